@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint demo schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ops-gateway serve
+
+demo: $(STAMP)
+	$(BIN)/ops-gateway serve --sandbox
+
+test: $(STAMP)
+	$(BIN)/ruff check gateway schema tests bench
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway schema tests bench
+	$(BIN)/ruff format --check gateway schema tests bench
+
+schema: $(STAMP)
+	$(BIN)/ops-gateway export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,128 @@
+"""The error hierarchy and the GraphQL error codes (DESIGN §6), drawn in one place.
+
+Domain code raises these; the schema's error extension turns them into GraphQL errors with
+``extensions.code`` (and ``extensions.backend`` where one is involved). Anything that is not a
+:class:`GatewayError` is reported as ``INTERNAL`` with a generic message, never a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
+    BACKEND_TIMEOUT = "BACKEND_TIMEOUT"
+    BACKEND_ERROR = "BACKEND_ERROR"
+    RATE_LIMITED = "RATE_LIMITED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL = "INTERNAL"
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway reports on purpose."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+    http_status: int = 500
+
+    def __init__(self, message: str, *, extensions: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = dict(extensions or {})
+
+    def to_extensions(self) -> dict[str, object]:
+        return {"code": self.code.value, **self.extensions}
+
+
+class ConfigurationError(GatewayError):
+    """Invalid settings at start-up (not a request error)."""
+
+
+class Unauthenticated(GatewayError):
+    code = ErrorCode.UNAUTHENTICATED
+    http_status = 401
+
+
+class Forbidden(GatewayError):
+    code = ErrorCode.FORBIDDEN
+    http_status = 403
+
+
+class BadUserInput(GatewayError):
+    code = ErrorCode.BAD_USER_INPUT
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, extensions={"field": field} if field else None)
+        self.field = field
+
+
+class NotFound(GatewayError):
+    code = ErrorCode.NOT_FOUND
+    http_status = 404
+
+
+class RateLimited(GatewayError):
+    code = ErrorCode.RATE_LIMITED
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, extensions={"retryAfter": round(retry_after, 3)})
+        self.retry_after = retry_after
+
+
+class QueryTooComplex(GatewayError):
+    code = ErrorCode.QUERY_TOO_COMPLEX
+    http_status = 400
+
+
+class RequestTooLarge(GatewayError):
+    code = ErrorCode.QUERY_TOO_COMPLEX
+    http_status = 413
+
+
+class ConflictError(GatewayError):
+    """An optimistic update lost the race (document version changed)."""
+
+    code = ErrorCode.BAD_USER_INPUT
+    http_status = 409
+
+
+class BackendError(GatewayError):
+    """A backend failed; ``backend`` names it in ``extensions.backend``."""
+
+    code = ErrorCode.BACKEND_ERROR
+    http_status = 502
+
+    def __init__(
+        self, message: str, *, backend: str, status: int | None = None
+    ) -> None:
+        ext: dict[str, object] = {"backend": backend}
+        if status is not None:
+            ext["status"] = status
+        super().__init__(message, extensions=ext)
+        self.backend = backend
+        self.status = status
+
+
+class BackendUnavailable(BackendError):
+    code = ErrorCode.BACKEND_UNAVAILABLE
+    http_status = 503
+
+
+class BackendTimeout(BackendError):
+    code = ErrorCode.BACKEND_TIMEOUT
+    http_status = 504
+
+
+class NotConfigured(BackendError):
+    code = ErrorCode.NOT_CONFIGURED
+    http_status = 503
+
+    def __init__(self, backend: str, variable: str) -> None:
+        super().__init__(f"{backend} is not configured: set {variable}", backend=backend)

@@ -1,0 +1,154 @@
+"""Settings: built from the environment once, then passed down explicitly.
+
+Nothing in the project reads ``os.environ`` except :meth:`Settings.from_env`, so tests build
+apps with exactly the settings they need and two apps can live in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gateway.errors import ConfigurationError
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _str(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    return raw or None
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Request limits (DESIGN §6). Defaults fit a dashboard; each is configurable."""
+
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_body_bytes: int = 1_000_000
+    rate_per_second: float = 50.0
+    rate_burst: int = 200
+    parser_cache_size: int = 512
+    validation_cache_size: int = 512
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        d = cls()
+        return cls(
+            max_depth=_int(env, "GATEWAY_MAX_DEPTH", d.max_depth),
+            max_aliases=_int(env, "GATEWAY_MAX_ALIASES", d.max_aliases),
+            max_tokens=_int(env, "GATEWAY_MAX_TOKENS", d.max_tokens),
+            max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", d.max_body_bytes),
+            rate_per_second=_float(env, "GATEWAY_RATE_PER_SECOND", d.rate_per_second),
+            rate_burst=_int(env, "GATEWAY_RATE_BURST", d.rate_burst),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OIDCSettings:
+    issuer: str | None = None
+    audience: str | None = None
+    jwks_url: str | None = None
+    roles_claim: str = "realm_access.roles"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.jwks_url and self.issuer)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store_url: str = "sqlite:///./ops-gateway.db"
+    redis_url: str | None = None
+    data_dir: Path = Path(".")
+    secret_keys: tuple[str, ...] = ()
+    oidc: OIDCSettings = field(default_factory=OIDCSettings)
+    limits: Limits = field(default_factory=Limits)
+    backend_timeout: float = 10.0
+    allowed_origins: tuple[str, ...] = ()
+    # Backends (issues 3-7 add their clients; unset means NOT_CONFIGURED).
+    lago_api_url: str | None = None
+    lago_api_key: str | None = None
+    hf_endpoint: str | None = None
+    hf_token: str | None = None
+    hf_hub_cache: str | None = None
+    traefik_api_url: str | None = None
+    traefik_acme_json: str | None = None
+    traefik_dynamic_dir: str | None = None
+    docker_host: str = "unix:///var/run/docker.sock"
+    brigade_api_url: str | None = None
+    brigade_api_key: str | None = None
+    acme_directory_url: str | None = None
+    acme_email: str | None = None
+    acme_ca_bundle: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        store_url = _str(env, "GATEWAY_STORE") or cls.store_url
+        data_dir = Path(_str(env, "GATEWAY_DATA_DIR") or _default_data_dir(store_url))
+        return cls(
+            store_url=store_url,
+            redis_url=_str(env, "REDIS_URL"),
+            data_dir=data_dir,
+            secret_keys=_list(env, "GATEWAY_SECRET_KEYS"),
+            oidc=OIDCSettings(
+                issuer=_str(env, "OIDC_ISSUER"),
+                audience=_str(env, "OIDC_AUDIENCE"),
+                jwks_url=_str(env, "OIDC_JWKS_URL"),
+                roles_claim=_str(env, "OIDC_ROLES_CLAIM") or "realm_access.roles",
+            ),
+            limits=Limits.from_env(env),
+            backend_timeout=_float(env, "GATEWAY_BACKEND_TIMEOUT", 10.0),
+            allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
+            lago_api_url=_str(env, "LAGO_API_URL"),
+            lago_api_key=_str(env, "LAGO_API_KEY"),
+            hf_endpoint=_str(env, "HF_ENDPOINT"),
+            hf_token=_str(env, "HF_TOKEN"),
+            hf_hub_cache=_str(env, "HF_HUB_CACHE"),
+            traefik_api_url=_str(env, "TRAEFIK_API_URL"),
+            traefik_acme_json=_str(env, "TRAEFIK_ACME_JSON"),
+            traefik_dynamic_dir=_str(env, "TRAEFIK_DYNAMIC_DIR"),
+            docker_host=_str(env, "DOCKER_HOST") or cls.docker_host,
+            brigade_api_url=_str(env, "BRIGADE_API_URL"),
+            brigade_api_key=_str(env, "BRIGADE_API_KEY"),
+            acme_directory_url=_str(env, "ACME_DIRECTORY_URL"),
+            acme_email=_str(env, "ACME_EMAIL"),
+            acme_ca_bundle=_str(env, "ACME_CA_BUNDLE"),
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _default_data_dir(store_url: str) -> str:
+    """Keep generated files (secret keys) next to the SQLite database by default."""
+    if store_url.startswith("sqlite:///"):
+        parent = Path(store_url.removeprefix("sqlite:///")).parent
+        return str(parent) if str(parent) else "."
+    return "."
