@@ -99,9 +99,7 @@ class BackendError(GatewayError):
     code = ErrorCode.BACKEND_ERROR
     http_status = 502
 
-    def __init__(
-        self, message: str, *, backend: str, status: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, backend: str, status: int | None = None) -> None:
         ext: dict[str, object] = {"backend": backend}
         if status is not None:
             ext["status"] = status

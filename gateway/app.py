@@ -1,0 +1,86 @@
+"""``create_app(settings)``: the Starlette application and its routes (DESIGN §4)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+
+from gateway.graphiql import graphiql_routes
+from gateway.limits import BodyLimit, RequestMetrics
+from gateway.metrics import Metrics
+from gateway.services import Services
+from gateway.settings import Settings
+from gateway.view import GatewayGraphQL
+from schema import build_schema
+
+log = logging.getLogger("gateway")
+
+
+class _Holder:
+    """The running app's services; set by the lifespan, read by every request."""
+
+    services: Services | None = None
+
+    def get(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the app is not started (lifespan has not run)")
+        return self.services
+
+
+def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlette:
+    metrics = metrics or Metrics()
+    holder = _Holder()
+    schema = build_schema(limits=settings.limits, metrics=metrics)
+    graphql = GatewayGraphQL(
+        schema,
+        services=holder.get,
+        keep_alive=True,
+        keep_alive_interval=15,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        allowed_origins=settings.allowed_origins,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        holder.services = await Services.start(settings, metrics=metrics)
+        app.state.services = holder.services
+        try:
+            yield
+        finally:
+            await holder.services.close()
+            holder.services = None
+
+    async def healthz(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def readyz(request: Request) -> Response:
+        checks = await holder.get().readiness()
+        ok = all(c["ok"] for c in checks.values())
+        body = orjson.dumps({"status": "ready" if ok else "unavailable", "checks": checks})
+        return Response(body, 200 if ok else 503, media_type="application/json")
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", prometheus),
+        *graphiql_routes(),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    return app

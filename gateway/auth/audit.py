@@ -1,0 +1,62 @@
+"""The audit log: every change to roles, grants, assignments and tokens (DESIGN §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.pubsub.base import PubSub
+from gateway.store.base import LogEntry, Store
+
+STREAM = "audit"
+CHANNEL = "audit"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    cursor: int
+    actor: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+    at: float
+
+    @classmethod
+    def from_entry(cls, entry: LogEntry) -> AuditEntry:
+        d = entry.data
+        return cls(
+            cursor=entry.cursor,
+            actor=d["actor"],
+            action=d["action"],
+            target=d["target"],
+            before=d.get("before"),
+            after=d.get("after"),
+            at=entry.ts,
+        )
+
+
+class AuditLog:
+    def __init__(self, *, store: Store, pubsub: PubSub | None = None) -> None:
+        self._store = store
+        self._pubsub = pubsub
+
+    async def record(
+        self, *, actor: str, action: str, target: str, before: Any, after: Any
+    ) -> AuditEntry:
+        data = {"actor": actor, "action": action, "target": target}
+        data |= {"before": before, "after": after}
+        result = await self._store.append(STREAM, [(None, data)])
+        entry = AuditEntry.from_entry(result.entries[0])
+        if self._pubsub is not None:
+            message = {"cursor": entry.cursor, "at": entry.at, **data}
+            await self._pubsub.publish(CHANNEL, message)
+        return entry
+
+    async def page(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+        """Newest first, strictly older than ``before``."""
+        entries = await self._store.read(STREAM, before=before, limit=limit, reverse=True)
+        return [AuditEntry.from_entry(e) for e in entries]
+
+    async def total(self) -> int:
+        return await self._store.log_length(STREAM)

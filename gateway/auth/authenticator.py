@@ -1,0 +1,85 @@
+"""Turns an ``Authorization`` header (or a WebSocket ``connection_init`` payload) into a
+:class:`Principal`: ``ogw_`` tokens are API tokens, any other bearer is an OIDC JWT."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.auth.oidc import OIDCVerifier, principal_from_claims
+from gateway.auth.principal import AuthKind, Principal
+from gateway.auth.tokens import PREFIX, TokenService
+from gateway.errors import Unauthenticated
+
+log = logging.getLogger(__name__)
+
+_MISSING = "authentication required: send 'Authorization: Bearer <token>'"
+_MALFORMED = "malformed Authorization header: expected 'Bearer <token>'"
+_INVALID = "invalid or expired token"
+
+
+def extract_bearer(value: str | None) -> str | None:
+    """The token of ``Bearer <token>`` (scheme case-insensitive, surrounding spaces ignored);
+    ``None`` for anything else, including other schemes and tokens containing spaces."""
+    if not isinstance(value, str):
+        return None
+    parts = value.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
+
+
+def authorization_from_params(params: Mapping[str, Any] | None) -> str | None:
+    """The Authorization value of a ``connection_init`` payload: ``{"Authorization": ...}``
+    (any case) or ``{"headers": {"Authorization": ...}}``."""
+    if not isinstance(params, Mapping):
+        return None
+    value = _get_ci(params, "authorization")
+    if value is None:
+        headers = _get_ci(params, "headers")
+        if isinstance(headers, Mapping):
+            value = _get_ci(headers, "authorization")
+    return value if isinstance(value, str) else None
+
+
+def _get_ci(mapping: Mapping[str, Any], name: str) -> Any:
+    if name in mapping:
+        return mapping[name]
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == name:
+            return value
+    return None
+
+
+class Authenticator:
+    def __init__(self, *, tokens: TokenService, oidc: OIDCVerifier | None) -> None:
+        self._tokens = tokens
+        self._oidc = oidc
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """Raise :class:`Unauthenticated` unless the header carries a valid credential."""
+        if authorization is None or not authorization.strip():
+            raise Unauthenticated(_MISSING)
+        token = extract_bearer(authorization)
+        if token is None:
+            raise Unauthenticated(_MALFORMED)
+        if token.startswith(PREFIX):
+            api_token = await self._tokens.verify(token)
+            return Principal(
+                subject=api_token.subject,
+                roles=frozenset(api_token.roles),
+                kind=AuthKind.API_TOKEN,
+                token_id=api_token.id,
+                expires_at=api_token.expires_at,
+            )
+        if self._oidc is None:
+            # Without OIDC configured, a JWT is just an unknown token: same answer as any.
+            log.debug("bearer token rejected: not an API token and OIDC is not configured")
+            raise Unauthenticated(_INVALID)
+        claims = await self._oidc.verify(token)
+        return principal_from_claims(claims, token, self._oidc.roles_claim)
+
+    async def authenticate_connection_params(self, params: Mapping[str, Any] | None) -> Principal:
+        """Authenticate a WebSocket from its ``connection_init`` payload."""
+        return await self.authenticate(authorization_from_params(params))

@@ -1,0 +1,205 @@
+"""Role-based access control: the role graph, effective permissions and checks with reasons.
+
+Roles live in the store (collection ``roles``); subjects get roles from their credential (API
+token roles, OIDC roles claim) plus assignments stored in ``role_assignments``. The role graph is
+cached per process and reloaded when the ``rbac`` generation counter moves, so a grant made on
+one replica is seen by the others on their next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gateway.auth.permissions import (
+    ADMIN,
+    ALL_PERMISSIONS,
+    BUILTIN_DESCRIPTIONS,
+    BUILTIN_GRANTS,
+    BUILTIN_ROLES,
+    builtin_parent,
+    normalise,
+)
+from gateway.store.base import Document, Store
+
+ROLES = "roles"
+ASSIGNMENTS = "role_assignments"
+GENERATION = ("rbac", "generation")
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    description: str
+    permissions: frozenset[str]
+    """Granted directly to this role (admin: all, always)."""
+    inherits: tuple[str, ...]
+    builtin: bool
+    created_at: float
+    updated_at: float
+    version: int
+
+    @classmethod
+    def from_document(cls, doc: Document) -> Role:
+        d = doc.data
+        perms = ALL_PERMISSIONS if doc.id == ADMIN else frozenset(d.get("permissions", ()))
+        return cls(
+            name=doc.id,
+            description=d.get("description", ""),
+            permissions=perms,
+            inherits=tuple(d.get("inherits", ())),
+            builtin=bool(d.get("builtin")),
+            created_at=float(d.get("created_at", doc.updated_at)),
+            updated_at=doc.updated_at,
+            version=doc.version,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    allowed: bool
+    reason: str
+    role: str | None = None
+    """The role that grants the permission directly."""
+    path: tuple[str, ...] = ()
+    """From one of the subject's roles down the inheritance chain to ``role``."""
+
+
+class RoleGraph:
+    """An immutable snapshot of all roles, answering inheritance questions."""
+
+    def __init__(self, roles: Iterable[Role]) -> None:
+        self.roles: dict[str, Role] = {r.name: r for r in roles}
+        self._closure: dict[str, frozenset[str]] = {}
+
+    def ancestors_closure(self, name: str) -> frozenset[str]:
+        """The role and every role it inherits from, transitively."""
+        if name not in self._closure:
+            seen: set[str] = set()
+            stack = [name]
+            while stack:
+                current = stack.pop()
+                if current in seen or current not in self.roles:
+                    continue
+                seen.add(current)
+                stack.extend(self.roles[current].inherits)
+            self._closure[name] = frozenset(seen)
+        return self._closure[name]
+
+    def effective(self, role_names: Iterable[str]) -> frozenset[str]:
+        perms: set[str] = set()
+        for name in role_names:
+            for inherited in self.ancestors_closure(name):
+                perms |= self.roles[inherited].permissions
+        return frozenset(perms)
+
+    def would_cycle(self, name: str, inherits: Iterable[str]) -> bool:
+        """Whether giving ``name`` these parents makes it (transitively) its own parent."""
+        return any(name in self.ancestors_closure(parent) for parent in inherits)
+
+    def check(self, role_names: Iterable[str], permission: str) -> CheckResult:
+        known = sorted(n for n in set(role_names) if n in self.roles)
+        for start in known:
+            path = self._path_to_grant(start, permission)
+            if path:
+                via = path[-1]
+                if len(path) == 1:
+                    reason = f"role {via!r} grants {permission}"
+                else:
+                    chain = " -> ".join(path)
+                    reason = f"role {start!r} inherits {via!r} ({chain}), which grants {permission}"
+                return CheckResult(True, reason, via, path)
+        held = ", ".join(known) or "none"
+        return CheckResult(False, f"no role grants {permission} (roles: {held})")
+
+    def _path_to_grant(self, start: str, permission: str) -> tuple[str, ...]:
+        # Breadth-first, so the explanation names the closest granting role.
+        queue: list[tuple[str, ...]] = [(start,)]
+        seen: set[str] = set()
+        while queue:
+            path = queue.pop(0)
+            role = self.roles.get(path[-1])
+            if role is None or role.name in seen:
+                continue
+            seen.add(role.name)
+            if permission in role.permissions:
+                return path
+            queue.extend((*path, parent) for parent in role.inherits)
+        return ()
+
+    def children(self, name: str) -> list[str]:
+        return sorted(r.name for r in self.roles.values() if name in r.inherits)
+
+    def level(self, name: str) -> int:
+        """Distance from a top role (one nobody inherits from); 0 for the top."""
+        depth, frontier, seen = 0, [name], {name}
+        while frontier:
+            above = [c for n in frontier for c in self.children(n) if c not in seen]
+            if not above:
+                return depth
+            seen.update(above)
+            frontier, depth = above, depth + 1
+        return depth
+
+
+class RBAC:
+    """Loads the role graph (cached by generation) and resolves subjects' roles."""
+
+    def __init__(self, *, store: Store) -> None:
+        self._store = store
+        self._graph: RoleGraph | None = None
+        self._generation: int | None = None
+        self._lock = asyncio.Lock()
+
+    async def ensure_builtins(self, *, now: float) -> None:
+        """Create missing built-in roles; existing ones keep their (possibly edited) grants."""
+        for name in BUILTIN_ROLES:
+            if await self._store.get(ROLES, name) is None:
+                data = {
+                    "description": BUILTIN_DESCRIPTIONS[name],
+                    "permissions": normalise(BUILTIN_GRANTS[name]),
+                    "inherits": list(builtin_parent(name)),
+                    "builtin": True,
+                    "created_at": now,
+                }
+                await self._store.put(ROLES, name, data, expected_version=0)
+        await self.bump()
+
+    async def bump(self) -> None:
+        """Invalidate every replica's cached role graph."""
+        await self._store.incr(GENERATION[0], {GENERATION[1]: 1})
+
+    async def graph(self) -> RoleGraph:
+        counters = await self._store.counters(GENERATION[0], [GENERATION[1]])
+        generation = counters.get(GENERATION[1], 0)
+        if self._graph is not None and generation == self._generation:
+            return self._graph
+        async with self._lock:
+            if self._graph is None or generation != self._generation:
+                self._graph = RoleGraph(await self._load_roles())
+                self._generation = generation
+        return self._graph
+
+    async def _load_roles(self) -> list[Role]:
+        roles: list[Role] = []
+        after: str | None = None
+        while True:
+            page = await self._store.list(ROLES, after=after, limit=500)
+            roles.extend(Role.from_document(d) for d in page)
+            if len(page) < 500:
+                return roles
+            after = page[-1].id
+
+    async def assigned_roles(self, subject: str) -> frozenset[str]:
+        doc = await self._store.get(ASSIGNMENTS, subject)
+        return frozenset(doc.data.get("roles", ())) if doc else frozenset()
+
+    async def roles_of(self, subject: str, credential_roles: Iterable[str]) -> frozenset[str]:
+        return frozenset(credential_roles) | await self.assigned_roles(subject)
+
+    async def effective_permissions(self, role_names: Iterable[str]) -> frozenset[str]:
+        return (await self.graph()).effective(role_names)
+
+    async def check(self, role_names: Iterable[str], permission: str) -> CheckResult:
+        return (await self.graph()).check(role_names, permission)

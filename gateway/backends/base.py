@@ -1,0 +1,350 @@
+"""BackendClient: the base every backend client subclasses (DESIGN §8).
+
+One ``httpx.AsyncClient`` per backend for the app's lifetime, a semaphore sized to its pool,
+bounded retries with backoff for idempotent calls, a circuit breaker, and ONE place
+(:meth:`BackendClient._map_error`) where transport and status failures become gateway errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json as jsonlib
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Collection, Mapping
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from gateway.backends.breaker import BreakerState, CircuitBreaker
+from gateway.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ErrorCode,
+    NotConfigured,
+)
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["ok", "error", "timeout", "unavailable", "circuit_open"]
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Answers that say "this backend is in trouble" and so count against the breaker; any other
+# answer (even a 4xx) proves the backend is up.
+BREAKER_STATUSES = frozenset({429, *range(500, 600)})
+_SENSITIVE_HEADER = re.compile(r"authorization|cookie|token|secret|key|password", re.I)
+_SECRETISH = re.compile(
+    r"(?i)(bearer\s+|basic\s+|(?:api[_-]?key|token|secret|password)[\"']?\s*[:=]\s*[\"']?)"
+    r"[^\s\"',&}]+"
+)
+
+
+class BackendNotFound(BackendError):
+    """The backend answered 404; callers turn this into ``null`` or a NOT_FOUND error."""
+
+    code = ErrorCode.NOT_FOUND
+    http_status = 404
+
+
+class CircuitOpen(BackendUnavailable):
+    """Raised without any network call while the backend's breaker is open."""
+
+
+class CallObserver(Protocol):
+    def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None: ...
+
+
+class BackendClient:
+    """Subclasses add typed methods (``await self.get_json("/customers")``) and nothing else:
+    retries, breaker, pool, metrics and error mapping all live here.
+
+    ``config_var`` names the environment variable that sets ``base_url`` (for NOT_CONFIGURED
+    messages); ``credentials_var`` the one holding the API key (for 401/403 messages).
+    ``breaker=None`` gives the client its own default breaker.
+    """
+
+    def __init__(
+        self, *, name: str, base_url: str | None, config_var: str,
+        credentials_var: str | None = None, timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None, retries: int = 2, backoff: float = 0.1,
+        retry_after_cap: float = 5.0, max_connections: int = 16,
+        breaker: CircuitBreaker | None = None, observer: CallObserver | None = None,
+        transport: httpx.AsyncBaseTransport | None = None, verify: bool | str = True,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.config_var = config_var
+        self.credentials_var = credentials_var
+        self.timeout = timeout
+        self.headers = {"User-Agent": "ops-gateway", **(headers or {})}
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.retry_after_cap = retry_after_cap
+        self.max_connections = max_connections
+        self.breaker = breaker if breaker is not None else CircuitBreaker(name=name)
+        self.observer = observer
+        self._transport = transport
+        self._verify = verify
+        self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._closed = False
+        # Plain counters for tests and the bench; Prometheus gets the observer's view.
+        self.calls = 0
+        self.failures = 0
+        self.attempts = 0
+
+    @property
+    def configured(self) -> bool:
+        return self.base_url is not None
+
+    async def open(self) -> None:
+        """Create the pool (idempotent). Calls also open lazily, so this is optional."""
+        self._closed = False
+        if self._client is not None or self.base_url is None:
+            return
+        verify = self._verify
+        if isinstance(verify, str):  # a CA bundle path; httpx 0.28 wants an SSLContext
+            verify = ssl.create_default_context(cafile=verify)  # type: ignore[assignment]
+        # The semaphore keeps httpcore's pool queue short (LIBRARY-NOTES, encode/httpx#3215);
+        # the pool gets exactly as many connections as there are slots.
+        self._slots = asyncio.Semaphore(self.max_connections)
+        limits = httpx.Limits(max_connections=self.max_connections,
+                              max_keepalive_connections=self.max_connections)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=limits,
+            transport=self._transport, verify=verify, follow_redirects=True,
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def __aenter__(self) -> BackendClient:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
+                       headers: Mapping[str, str] | None = None) -> Any:
+        return await self._call("GET", path, params=params, headers=headers, decode=True)
+
+    async def post_json(self, path: str, *, json: Any = None,
+                        params: Mapping[str, Any] | None = None,
+                        headers: Mapping[str, str] | None = None,
+                        idempotent: bool | None = None) -> Any:
+        return await self._call("POST", path, params=params, json=json, headers=headers,
+                                idempotent=idempotent, decode=True)
+
+    async def request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+        json: Any = None, headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        accept: Collection[int] = (),
+    ) -> httpx.Response:
+        """One logical call, retries included. ``accept`` lists error statuses the caller
+        handles itself: such responses are returned instead of raised."""
+        return await self._call(method, path, params=params, json=json, headers=headers,
+                                idempotent=idempotent, timeout=timeout, accept=accept)
+
+    async def health(self, path: str = "/") -> bool:
+        """True when the backend answers ``path`` without a 5xx (one attempt, no retries).
+        Raises NotConfigured like every call: /readyz should skip unconfigured backends."""
+        if self.base_url is None:
+            raise NotConfigured(self.name, self.config_var)
+        try:
+            await self.request("GET", path, idempotent=False, accept=range(400, 500))
+        except BackendError:
+            return False
+        return True
+
+    async def _call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+        json: Any = None, headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        accept: Collection[int] = (), decode: bool = False,
+    ) -> Any:
+        if self.base_url is None:
+            raise NotConfigured(self.name, self.config_var)
+        if self._closed:
+            raise RuntimeError(f"{self.name} client is closed")
+        await self.open()
+        method = method.upper()
+        retries = self.retries if (idempotent if idempotent is not None
+                                   else method in IDEMPOTENT_METHODS) else 0
+        send = {"params": params, "json": json, "headers": headers,
+                "timeout": self.timeout if timeout is None else timeout}
+        self.calls += 1
+        started = time.perf_counter()
+        outcome: Outcome | None = "error"
+        try:
+            response = await self._send(method, path, send, retries=retries, accept=accept)
+            result = self._decode(response) if decode else response
+            outcome = "ok"
+            return result
+        except asyncio.CancelledError:
+            outcome = None  # our caller gave up; that says nothing about the backend
+            raise
+        except BackendError as exc:
+            outcome = _outcome_of(exc)
+            raise
+        finally:
+            if outcome is not None:
+                self.failures += outcome != "ok"
+                self._observe(method, outcome, time.perf_counter() - started)
+
+    async def _send(self, method: str, path: str, send: dict[str, Any], *, retries: int,
+                    accept: Collection[int]) -> httpx.Response:
+        assert self._client is not None and self._slots is not None
+        if self.breaker.state is BreakerState.OPEN:  # fail fast, without queueing for a slot
+            raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            failure: httpx.HTTPError | None = None
+            async with self._slots:
+                # Asked again after the wait for a slot: calls queued behind a failing backend
+                # fail fast once it opens. Only the first attempt may take the half-open trial.
+                if not (self.breaker.allow() if attempt == 0
+                        else self.breaker.state is not BreakerState.OPEN):
+                    raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
+                self.attempts += 1
+                try:
+                    response = await self._client.request(method, path, **send)
+                except httpx.HTTPError as exc:
+                    failure = exc
+            retryable = failure is not None or response.status_code in RETRY_STATUSES
+            delay = self._retry_delay(attempt, response) if retryable else None
+            if delay is not None and attempt < retries:
+                log.info("%s %s %s: retry in %.2fs", self.name, method, _short(path), delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            if failure is not None or response.status_code in BREAKER_STATUSES:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            if failure is not None:
+                raise self._map_error(method, path, exc=failure) from failure
+            if response.status_code >= 400 and response.status_code not in accept:
+                raise self._map_error(method, path, response=response)
+            return response
+
+    def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
+        """Seconds to wait before the next attempt, or None when a retry is not worth it."""
+        if response is not None and response.status_code in (429, 503):
+            after = _parse_retry_after(response.headers.get("Retry-After"))
+            if after is not None:
+                # Waiting longer than the cap is worse than failing now: a whole GraphQL
+                # query is waiting on this call.
+                return after if after <= self.retry_after_cap else None
+        base = min(self.backoff * 2**attempt, 2.0)
+        return base / 2 + random.uniform(0, base / 2)  # "equal jitter"
+
+    def _map_error(self, method: str, path: str, *, exc: httpx.HTTPError | None = None,
+                   response: httpx.Response | None = None) -> BackendError:
+        """The one place transport errors and error statuses become gateway errors."""
+        name, where = self.name, f"{method} {_short(path)}"
+        if exc is not None:
+            if isinstance(exc, httpx.TimeoutException):  # connect, read, write or pool
+                return BackendTimeout(f"{name} timed out on {where}", backend=name)
+            if isinstance(exc, httpx.ConnectError):  # refused, DNS, unreachable
+                return BackendUnavailable(f"cannot connect to {name}", backend=name)
+            if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+                return BackendUnavailable(f"connection to {name} failed on {where}", backend=name)
+            return BackendError(f"{name} request failed ({type(exc).__name__})", backend=name)
+        assert response is not None
+        status = response.status_code
+        if status == 404:
+            return BackendNotFound(f"{name}: not found ({where})", backend=name, status=404)
+        if status in (401, 403):  # the gateway's own credentials, not the caller's
+            hint = f"; check {self.credentials_var}" if self.credentials_var else ""
+            message = f"{name} rejected the gateway's credentials (HTTP {status}){hint}"
+            return BackendError(message, backend=name, status=status)
+        if status == 429:
+            return BackendError(f"{name} is rate limiting the gateway", backend=name, status=429)
+        snippet = self._snippet(response)
+        detail = f": {snippet}" if snippet else ""
+        message = (f"{name} failed with HTTP {status}{detail}" if status >= 500
+                   else f"{name} rejected {where} (HTTP {status}){detail}")
+        return BackendError(message, backend=name, status=status)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return jsonlib.loads(response.content)
+        except ValueError:
+            raise BackendError(f"invalid JSON from {self.name}", backend=self.name) from None
+
+    def _snippet(self, response: httpx.Response, limit: int = 160) -> str:
+        """A short, sanitized excerpt of an error body: never verbatim, never our secrets."""
+        ctype = response.headers.get("content-type", "")
+        if "json" not in ctype and not ctype.startswith("text/plain"):
+            return ""  # HTML error pages and binary bodies say nothing useful
+        text = response.text
+        try:
+            body = jsonlib.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            text = next((body[k] for k in ("message", "error", "detail", "error_details")
+                         if isinstance(body.get(k), str)), text)
+        for header, value in self.headers.items():
+            if _SENSITIVE_HEADER.search(header):
+                for secret in {value, *value.split()[-1:]}:
+                    if len(secret) >= 4:
+                        text = text.replace(secret, "[redacted]")
+        text = " ".join("".join(c for c in _SECRETISH.sub(r"\1[redacted]", text)
+                                if c.isprintable()).split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def _observe(self, method: str, outcome: Outcome, seconds: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.on_call(backend=self.name, method=method, outcome=outcome,
+                                  seconds=seconds)
+        except Exception:  # metrics must never fail a call
+            log.exception("call observer failed for %s", self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
+
+
+def _outcome_of(exc: BackendError) -> Outcome:
+    if isinstance(exc, BackendNotFound):
+        return "ok"  # the backend is fine; the thing asked for does not exist
+    if isinstance(exc, CircuitOpen):
+        return "circuit_open"
+    if isinstance(exc, BackendTimeout):
+        return "timeout"
+    return "unavailable" if isinstance(exc, BackendUnavailable) else "error"
+
+
+def _short(path: str) -> str:
+    """The path without its query string (which may carry keys), for messages and logs."""
+    return path.split("?", 1)[0][:120]
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delay-seconds or an HTTP-date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,199 @@
+"""The ``ops-gateway`` command (DESIGN §3): serve, token, export-schema, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from gateway.errors import GatewayError
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway")
+
+
+def app_from_env():
+    from gateway.app import create_app
+
+    return create_app(Settings.from_env())
+
+
+async def _bootstrap(settings: Settings, url: str) -> None:
+    """On an empty store, create an admin token and print it once with the GraphiQL URL."""
+    from gateway.auth.rbac import RBAC
+    from gateway.auth.tokens import TokenService
+    from gateway.store import open_store
+
+    store = open_store(settings.store_url)
+    await store.open()
+    try:
+        await RBAC(store=store).ensure_builtins(now=time.time())
+        tokens = TokenService(store=store)
+        if await store.count("api_tokens") == 0:
+            secret, token = await tokens.create(
+                subject="bootstrap-admin",
+                roles=["admin"],
+                expires_in=90 * 86400,
+                description="created by the first `ops-gateway serve`",
+                created_by="ops-gateway",
+            )
+            expires = datetime.fromtimestamp(token.expires_at or 0, tz=UTC).date()
+            print(
+                "\nops-gateway: first start: created an admin API token (shown once, keep it):\n\n"
+                f"    {secret}\n\n"
+                f"  expires {expires}; make more with `ops-gateway token create`.\n"
+                f"  GraphiQL: {url}/graphql  (in Headers: "
+                '{"Authorization": "Bearer <token>"})\n',
+                flush=True,
+            )
+    finally:
+        await store.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    asyncio.run(_bootstrap(settings, url))
+    if args.workers > 1 and not settings.redis_url:
+        log.warning(
+            "--workers %d without REDIS_URL: subscriptions and rate limits are per worker",
+            args.workers,
+        )
+    uvicorn.run(
+        "gateway.cli:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+async def _token(args: argparse.Namespace) -> int:
+    from gateway.auth.rbac import RBAC
+    from gateway.auth.tokens import TokenService, parse_duration
+    from gateway.store import open_store
+
+    settings = Settings.from_env()
+    store = open_store(settings.store_url)
+    await store.open()
+    try:
+        tokens = TokenService(store=store)
+        if args.token_command == "create":
+            rbac = RBAC(store=store)
+            await rbac.ensure_builtins(now=time.time())
+            unknown = set(args.role) - set((await rbac.graph()).roles)
+            if unknown:
+                print(f"unknown roles: {', '.join(sorted(unknown))}", file=sys.stderr)
+                return 2
+            secret, token = await tokens.create(
+                subject=args.subject,
+                roles=args.role,
+                expires_in=parse_duration(args.expires_in),
+                description=args.description,
+                created_by="cli",
+            )
+            print(secret)
+            print(
+                f"id {token.id}, subject {token.subject}, roles {','.join(token.roles)}",
+                file=sys.stderr,
+            )
+        elif args.token_command == "list":
+            for t in await tokens.list(include_revoked=args.all):
+                expires = _date(t.expires_at) if t.expires_at else "never"
+                state = (
+                    "revoked"
+                    if t.revoked_at
+                    else ("expired" if t.is_expired(time.time()) else "active")
+                )
+                used = _date(t.last_used_at) if t.last_used_at else "-"
+                fields = [t.id, t.subject, ",".join(t.roles), state]
+                print("\t".join([*fields, f"expires {expires}", f"last used {used}"]))
+        elif args.token_command == "revoke":
+            token = await tokens.revoke(args.id)
+            print(f"revoked {token.id} ({token.subject})")
+        return 0
+    finally:
+        await store.close()
+
+
+def _date(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+    return 0
+
+
+async def _keys_rotate(args: argparse.Namespace) -> int:
+    from gateway.secrets import SecretBox, load_secret_keys, rotate_stored_secrets
+    from gateway.store import open_store
+
+    settings = Settings.from_env()
+    keys, _ = load_secret_keys(configured=settings.secret_keys, data_dir=settings.data_dir)
+    store = open_store(settings.store_url)
+    await store.open()
+    try:
+        count = await rotate_stored_secrets(store, SecretBox(keys=keys))
+    finally:
+        await store.close()
+    print(f"re-encrypted {count} secrets under the first key")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ops-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the GraphQL API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="manage API tokens")
+    tsub = token.add_subparsers(dest="token_command", required=True)
+    create = tsub.add_parser("create", help="create a token and print it (once)")
+    create.add_argument("--subject", required=True)
+    create.add_argument("--role", action="append", required=True, help="repeatable")
+    create.add_argument("--expires-in", default="90d", help='e.g. 30d, 12h, "never"')
+    create.add_argument("--description", default="")
+    listing = tsub.add_parser("list", help="list tokens (never their secrets)")
+    listing.add_argument("--all", action="store_true", help="include revoked tokens")
+    revoke = tsub.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id")
+    token.set_defaults(func=lambda a: asyncio.run(_token(a)))
+
+    export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(func=cmd_export_schema)
+
+    keys = sub.add_parser("keys", help="manage the secret keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    ksub.add_parser("rotate", help="re-encrypt stored secrets under the newest key")
+    keys.set_defaults(func=lambda a: asyncio.run(_keys_rotate(a)))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GatewayError as exc:
+        print(f"ops-gateway: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

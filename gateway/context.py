@@ -1,0 +1,70 @@
+"""Per-request context: the caller, their permissions, app services and request-scoped loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import strawberry
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from gateway.auth.principal import Principal
+from gateway.auth.roles import Actor
+
+if TYPE_CHECKING:
+    from gateway.services import Services
+
+T = TypeVar("T")
+
+
+class Loaders:
+    """Request-scoped DataLoaders, created on first use so a request pays only for what it needs.
+
+    One loader per key shape (Saleor's rule): domains ask ``loaders.get(CustomerLoader, client)``
+    and get the same instance for the whole request, which is what lets it batch and dedupe.
+    """
+
+    def __init__(self) -> None:
+        self._loaders: dict[Any, Any] = {}
+
+    def get(self, factory: Callable[..., T], *args: Any) -> T:
+        key = (factory, *args)
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = factory(*args)
+        return loader
+
+
+class Context:
+    def __init__(
+        self,
+        *,
+        services: Services,
+        request: Request | WebSocket | None,
+        response: Any = None,
+        principal: Principal | None = None,
+        roles: frozenset[str] = frozenset(),
+        permissions: frozenset[str] = frozenset(),
+    ) -> None:
+        self.services = services
+        self.request = request
+        self.response = response
+        self.principal = principal
+        self.roles = roles
+        """Credential roles plus roles assigned in the gateway."""
+        self.permissions = permissions
+        self.loaders = Loaders()
+        # Filled by the websocket protocols with the connection_init payload.
+        self.connection_params: dict[str, Any] | None = None
+
+    @property
+    def actor(self) -> Actor:
+        subject = self.principal.subject if self.principal else "anonymous"
+        return Actor(subject=subject, permissions=self.permissions)
+
+    def has(self, resource: str, action: str) -> bool:
+        return f"{resource}:{action}" in self.permissions
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,37 @@
+/* ops-gateway: starts GraphiQL. Our own file (not vendored), served from 'self' so the page's
+ * Content-Security-Policy can stay `script-src 'self'` with no inline script. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("graphiql");
+  var endpoint = new URL(root.getAttribute("data-endpoint") || location.pathname, location.href);
+  // Subscriptions: graphql-transport-ws on the same path, ws:// or wss:// like the page.
+  var subscriptionUrl = new URL(endpoint.href);
+  subscriptionUrl.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
+
+  // Queries and mutations: a plain JSON POST to the endpoint. Subscriptions: the graphql-ws
+  // client bundled in GraphiQL's UMD build; the headers editor's JSON (Authorization) is sent
+  // as the connection_init payload.
+  var fetcher = GraphiQL.createFetcher({
+    url: endpoint.href,
+    subscriptionUrl: subscriptionUrl.href,
+    enableIncrementalDelivery: false,
+  });
+
+  var defaultHeaders = JSON.stringify({ Authorization: "Bearer <paste your token>" }, null, 2);
+  var defaultQuery =
+    "# Paste an API token into Headers (below), then run with Ctrl-Enter.\n" +
+    "{ me { subject roles } }\n";
+
+  root.textContent = "";
+  ReactDOM.createRoot(root).render(
+    React.createElement(GraphiQL, {
+      fetcher: fetcher,
+      defaultQuery: defaultQuery,
+      defaultHeaders: defaultHeaders,
+      isHeadersEditorEnabled: true,
+      shouldPersistHeaders: true,
+      defaultEditorToolsVisibility: "headers",
+    })
+  );
+})();

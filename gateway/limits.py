@@ -1,0 +1,101 @@
+"""ASGI middlewares for request limits and HTTP metrics.
+
+The body limit buffers at most ``max_bytes`` before the app sees the request, so an oversized
+body is refused with 413 whether or not it announced its length, and nothing downstream ever
+reads more than the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import ErrorCode
+from gateway.metrics import Metrics
+
+_KNOWN_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/v1/usage/events")
+
+
+async def _send_413(send: Send, max_bytes: int) -> None:
+    message = f"request body is over the limit of {max_bytes} bytes"
+    body = orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": ErrorCode.QUERY_TOO_COMPLEX}}]}
+    )
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await _send_413(send, self.max_bytes)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _send_413(send, self.max_bytes)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class RequestMetrics:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = (
+            path
+            if path in _KNOWN_ROUTES
+            else ("/graphiql" if path.startswith("/graphiql") else "other")
+        )
+        status: dict[str, Any] = {"code": 500}
+
+        async def observe(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            self.metrics.http_requests.labels(route, str(status["code"])).inc()

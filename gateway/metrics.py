@@ -1,0 +1,79 @@
+"""Prometheus metrics, one registry per app (no process globals, so test apps stay apart)."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Operation names come from clients; cap the label set so a client cannot explode cardinality.
+_MAX_OPERATION_NAMES = 200
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests by route and status code.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.operations = Counter(
+            "gateway_graphql_operations",
+            "GraphQL operations by name, type and outcome (ok or error).",
+            ["operation", "type", "outcome"],
+            registry=self.registry,
+        )
+        self.operation_seconds = Histogram(
+            "gateway_graphql_operation_duration_seconds",
+            "GraphQL operation duration.",
+            ["operation", "type"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.backend_calls = Counter(
+            "gateway_backend_calls",
+            "Calls to backends by backend, method and outcome.",
+            ["backend", "method", "outcome"],
+            registry=self.registry,
+        )
+        self.backend_seconds = Histogram(
+            "gateway_backend_call_duration_seconds",
+            "Backend call duration.",
+            ["backend"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.websockets = Gauge(
+            "gateway_websocket_connections",
+            "Open websocket connections.",
+            registry=self.registry,
+        )
+        self._operation_names: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not _OPERATION.match(name):
+            return "invalid"
+        if name not in self._operation_names:
+            if len(self._operation_names) >= _MAX_OPERATION_NAMES:
+                return "other"
+            self._operation_names.add(name)
+        return name
+
+    def observe_operation(self, *, name: str | None, type: str, ok: bool, seconds: float) -> None:
+        label = self.operation_label(name)
+        outcome = "ok" if ok else "error"
+        self.operations.labels(label, type, outcome).inc()
+        self.operation_seconds.labels(label, type).observe(seconds)
+
+    # CallObserver protocol of gateway.backends.base
+    def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None:
+        self.backend_calls.labels(backend, method, outcome).inc()
+        self.backend_seconds.labels(backend).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,151 @@
+"""The /graphql endpoint: Strawberry's ASGI view with our auth, limits, errors and encoder.
+
+HTTP: GraphiQL page for browsers (no auth needed to load the page), otherwise authenticate
+(401), rate-limit per subject (429), execute, and answer 400 when the request itself was bad.
+WebSocket: authenticate in ``connection_init``; a bad token closes the socket with 4403.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+
+from gateway.context import Context
+from gateway.errors import ErrorCode, GatewayError, RateLimited, Unauthenticated
+from gateway.graphiql import render_graphiql
+from gateway.services import Services
+
+log = logging.getLogger("gateway.view")
+
+# Errors that mean "the request was wrong", so the whole response is a 400 (DESIGN §6).
+_REQUEST_ERRORS = {ErrorCode.BAD_USER_INPUT.value, ErrorCode.QUERY_TOO_COMPLEX.value}
+
+
+def error_response(
+    status: int, code: ErrorCode | str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """graphql-ws (legacy) closes rejected connections with 1011; make it 4403 like the new one."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload")
+        self.context.connection_params = payload if isinstance(payload, dict) else None
+        try:
+            await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError as exc:
+            await self.send_message({"type": "connection_error", "payload": exc.payload})
+            await self.websocket.close(code=4403, reason="Forbidden")
+            return
+        await super().handle_connection_init(message)
+
+
+class GatewayGraphQL(GraphQL[Context, None]):
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(
+        self, schema: BaseSchema, *, services: Callable[[], Services], **kwargs: Any
+    ) -> None:
+        super().__init__(schema, **kwargs)
+        self._services = services
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            gauge = self._services().metrics.websockets
+            gauge.inc()
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                gauge.dec()
+            return
+        request = Request(scope, receive=receive)
+        try:
+            response = await self._handle_http(request)
+        except HTTPException as exc:
+            response = error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+        except GatewayError as exc:
+            headers = {}
+            if exc.http_status == 401:
+                headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
+            if exc.http_status == 429:
+                headers["Retry-After"] = str(max(1, round(exc.extensions.get("retryAfter", 1))))
+            response = error_response(exc.http_status, exc.code, exc.message, headers)
+        await response(scope, receive, send)
+
+    async def _handle_http(self, request: Request) -> Response:
+        if request.method == "GET" and self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            return await render_graphiql(request)
+        services = self._services()
+        principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+        retry_after = await services.rate_limiter.hit(principal.subject)
+        if retry_after is not None:
+            raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
+        roles, permissions = await services.resolve(principal)
+        request.state.context = Context(
+            services=services,
+            request=request,
+            principal=principal,
+            roles=roles,
+            permissions=permissions,
+        )
+        return await self.run(request)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if isinstance(request, Request):
+            context: Context = request.state.context
+            context.response = response
+            return context
+        return Context(services=self._services(), request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        if context.principal is not None:  # already authenticated (legacy handler)
+            return None
+        services = context.services
+        try:
+            principal = await services.authenticator.authenticate_connection_params(
+                context.connection_params
+            )
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        context.principal = principal
+        context.roles, context.permissions = await services.resolve(principal)
+        return None
+
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: websocket messages must go out as text frames.
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        status = sub_response.status_code or 200
+        if isinstance(response_data, dict) and _is_request_error(response_data):
+            status = 400
+        response = Response(orjson.dumps(response_data), status, media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
+
+
+def _is_request_error(data: dict[str, Any]) -> bool:
+    errors = data.get("errors")
+    if data.get("data") is not None or not errors:
+        return False
+    return all(e.get("extensions", {}).get("code") in _REQUEST_ERRORS for e in errors)

@@ -1,0 +1,43 @@
+"""Permissions declared on fields: ``@strawberry.field(extensions=[require("models", "read")])``.
+
+Every root field of Query, Mutation and Subscription carries one of these; a test walks the
+schema and fails when a field has none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission, PermissionExtension
+
+from gateway.auth.permissions import permission_key
+from gateway.context import Info
+from gateway.errors import ErrorCode
+
+
+class Require(BasePermission):
+    error_extensions = {"code": ErrorCode.FORBIDDEN.value}
+
+    def __init__(self, resource: str, action: str) -> None:
+        self.permission = permission_key(resource, action)
+        self.message = f"requires permission {self.permission}"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return self.permission in info.context.permissions
+
+
+class Authenticated(BasePermission):
+    error_extensions = {"code": ErrorCode.UNAUTHENTICATED.value}
+    message = "authentication required"
+    permission = None
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.principal is not None
+
+
+def require(resource: str, action: str) -> PermissionExtension:
+    return PermissionExtension(permissions=[Require(resource, action)], use_directives=False)
+
+
+def authenticated() -> PermissionExtension:
+    return PermissionExtension(permissions=[Authenticated()], use_directives=False)
