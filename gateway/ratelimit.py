@@ -32,7 +32,7 @@ def _check(rate: float, burst: int) -> None:
 class MemoryRateLimiter:
     """Buckets in a dict; ``clock`` is injectable so tests need not sleep."""
 
-    _SWEEP_EVERY = 4096  # hits between sweeps of full (hence forgettable) buckets
+    SWEEP_EVERY = 4096  # hits between sweeps of full (hence forgettable) buckets
 
     def __init__(
         self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -47,7 +47,7 @@ class MemoryRateLimiter:
         tokens, at = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
         self._hits += 1
-        if self._hits % self._SWEEP_EVERY == 0:
+        if self._hits % self.SWEEP_EVERY == 0:
             self._sweep(now)
         if tokens >= 1.0:
             self._buckets[key] = (tokens - 1.0, now)
@@ -60,6 +60,11 @@ class MemoryRateLimiter:
         # memory stays bounded by the keys active within the last burst/rate seconds.
         full_after = self.burst / self.rate
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+
+    @property
+    def tracked_keys(self) -> int:
+        """Buckets held in memory (for metrics and tests)."""
+        return len(self._buckets)
 
     async def close(self) -> None:
         self._buckets.clear()

@@ -47,7 +47,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 class Limits:
     """Request limits (DESIGN §6). Defaults fit a dashboard; each is configurable."""
 
-    max_depth: int = 15
+    max_depth: int = 20
     max_aliases: int = 30
     max_tokens: int = 5_000
     max_body_bytes: int = 1_000_000

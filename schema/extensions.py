@@ -7,97 +7,64 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError, ValidationContext, ValidationRule
+from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
 )
 from strawberry.types.execution import ExecutionResult
 
 from gateway.errors import ErrorCode, GatewayError
 from gateway.metrics import Metrics
 from gateway.settings import Limits
+from schema.limits import QueryLimits, ValidationResults
 
 log = logging.getLogger("gateway.errors")
 
-_TOO_COMPLEX = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
 # graphql-core's parser aborts with this message when MaxTokensLimiter's bound is hit.
 _TOKEN_LIMIT_MESSAGE = "Document contains more than"
 
 
-class _TaggingContext:
-    """Forwards to a ValidationContext, tagging the errors a limit rule reports."""
-
-    def __init__(self, context: ValidationContext) -> None:
-        self._context = context
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
-
-    def report_error(self, error: GraphQLError) -> None:
-        error.extensions = {**(error.extensions or {}), **_TOO_COMPLEX}
-        self._context.report_error(error)
-
-
-def _too_complex(rule: type[ValidationRule]) -> type[ValidationRule]:
-    class Tagged(rule):  # type: ignore[valid-type, misc]
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(_TaggingContext(context))  # type: ignore[arg-type]
-
-    Tagged.__name__ = f"TooComplex{rule.__name__}"
-    return Tagged
-
-
 def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
-    rules = [
-        _too_complex(query_depth_limiter.create_validator(limits.max_depth, None, None)),
-        _too_complex(max_aliases.create_validator(limits.max_aliases)),
-    ]
+    validated = ValidationResults(maxsize=limits.validation_cache_size)
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=limits.parser_cache_size),
-        lambda: ValidationCache(maxsize=limits.validation_cache_size),
+        lambda: QueryLimits(limits=limits, cache=validated),
     ]
 
 
 def format_error(error: GraphQLError) -> GraphQLError:
-    """Give every error an ``extensions.code``; hide everything we did not raise on purpose."""
-    original = error.original_error
-    if isinstance(original, GatewayError):
-        return _rebuild(error, original.message, original.to_extensions())
+    """Give the error an ``extensions.code``; hide everything we did not raise on purpose.
+
+    Mutates the error in place: Strawberry hands different list objects to the logger and to
+    the response for some paths (parse errors), but the same error objects.
+    """
     if error.extensions and "code" in error.extensions:
         return error
-    if original is None:
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        error.message = original.message
+        error.extensions = original.to_extensions()
+    elif original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable-coercion errors: the request itself is wrong.
         code = ErrorCode.BAD_USER_INPUT
-        if error.message.startswith(_TOKEN_LIMIT_MESSAGE):
+        if _TOKEN_LIMIT_MESSAGE in error.message:
             code = ErrorCode.QUERY_TOO_COMPLEX
-        return _rebuild(error, error.message, {"code": code.value})
-    log.error("unexpected error at %s", error.path, exc_info=original)
-    return _rebuild(error, "Internal error", {"code": ErrorCode.INTERNAL.value})
-
-
-def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions=extensions,
-    )
+        error.extensions = {"code": code.value}
+    else:
+        log.error("unexpected error at %s", error.path, exc_info=original)
+        error.message = "Internal error"
+        error.extensions = {"code": ErrorCode.INTERNAL.value}
+    # The formatted response must not carry the original exception's details.
+    error.original_error = None
+    return error
 
 
 def format_result(result: Any) -> None:
-    if result is not None and getattr(result, "errors", None):
-        result.errors = [format_error(e) for e in result.errors]
+    for error in getattr(result, "errors", None) or ():
+        format_error(error)
 
 
 class ErrorCodes(SchemaExtension):

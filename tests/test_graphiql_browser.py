@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import re
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -248,8 +251,12 @@ class _Browser:
             text,
         )
 
-    def run_query(self, query: str, expect: str) -> str:
-        """Put query in the editor, click the execute button, return the result pane's text."""
+    def run_query(self, query: str, expect: str, poke: Callable[[], None] | None = None) -> str:
+        """Put query in the editor, click the execute button, return the result pane's text.
+
+        ``poke`` (if any) is called every half second while waiting: a subscription that
+        only answers to events gets them that way.
+        """
         from selenium.webdriver.common.by import By
 
         self.js(
@@ -257,11 +264,26 @@ class _Browser:
             ".CodeMirror.setValue(arguments[0]);",
             query,
         )
+        # GraphiQL parses the editor 100 ms after a change (debounced) and stores the query;
+        # clicking before that would run the new text with the old parsed document, which
+        # decides whether the operation goes over HTTP or the WebSocket.
+        self.wait_for(
+            "GraphiQL to parse the query",
+            lambda: self.js("return localStorage.getItem('graphiql:query')") == query,
+        )
         self.driver.find_element(By.CSS_SELECTOR, "button.graphiql-execute-button").click()
 
+        poked = 0.0
+
         def result() -> str | None:
+            nonlocal poked
             text = self.editor_value(".graphiql-response .CodeMirror") or ""
-            return text if expect in text else None
+            if expect in text:
+                return text
+            if poke is not None and time.monotonic() - poked > 0.5:
+                poked = time.monotonic()
+                poke()
+            return None
 
         return self.wait_for(f"{expect!r} in the result pane", result)
 
@@ -287,11 +309,25 @@ def _assert_offline(requested: list[str]) -> None:
     assert not leaving, f"requests left 127.0.0.1: {leaving}"
 
 
-async def _graphql(gateway: Any, query: str) -> dict[str, Any]:
+@pytest.mark.browser
+def test_browser_reaches_nothing_but_loopback() -> None:
+    """The harness itself: a page elsewhere fails to load (so a CDN reference would show)."""
+    from selenium.common.exceptions import WebDriverException
+
+    chromium, chromedriver = _browser_paths()
+    with _Browser(chromium, chromedriver) as browser:
+        for url in ("http://example.com/", "https://cdn.jsdelivr.net/npm/graphiql/"):
+            with pytest.raises(WebDriverException, match="ERR_"):
+                browser.driver.get(url)
+
+
+async def _graphql(
+    gateway: Any, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=gateway.url, timeout=WAIT_SECONDS) as client:
         response = await client.post(
             "/graphql",
-            json={"query": query},
+            json={"query": query, "variables": variables or {}},
             headers={"Authorization": f"Bearer {gateway.admin_token}"},
         )
     response.raise_for_status()
@@ -322,7 +358,17 @@ def _query_in_browser(chromium: str, chromedriver: str, base_url: str, token: st
         browser.open_graphiql(f"{base_url}/graphql")
         assert f"Bearer {token}" in browser.header_editor_value()
         result = browser.run_query("{ me { subject } }", '"subject"')
-        assert not browser.console_errors(), "JS console errors after loading with a token"
+        # A dialog adds <style> elements at run time: the page's CSP must allow that.
+        assert browser.js(
+            "const b = document.querySelector('[aria-label=\"Open settings dialog\"]');"
+            "if (b) b.click(); return !!b;"
+        ), "no settings button"
+        browser.wait_for(
+            "the settings dialog",
+            lambda: browser.js("return !!document.querySelector('.graphiql-dialog')"),
+        )
+        errors = browser.console_errors()
+        assert not errors, f"JS console errors after loading with a token: {errors}"
         _assert_offline(browser.collect_requests())
         return result
 
@@ -344,41 +390,61 @@ async def test_graphiql_runs_a_query_offline(live_gateway: Any) -> None:
 
 
 def _subscribe_in_browser(
-    chromium: str, chromedriver: str, base_url: str, token: str, query: str
+    chromium: str,
+    chromedriver: str,
+    gateway: Any,
+    query: str,
+    poke: Callable[[], None] | None,
 ) -> tuple[str, list[str], list[str]]:
     """(result pane text, console errors, requested URLs) for one subscription."""
     with _Browser(chromium, chromedriver) as browser:
         # Put the token where GraphiQL persists headers, from a same-origin page, then load.
-        browser.driver.get(f"{base_url}/graphiql/VERSIONS.txt")
+        browser.driver.get(f"{gateway.url}/graphiql/VERSIONS.txt")
         browser.js(
             "localStorage.clear();"
             "localStorage.setItem('graphiql:headers', JSON.stringify(arguments[0]));",
-            {"Authorization": f"Bearer {token}"},
+            {"Authorization": f"Bearer {gateway.admin_token}"},
         )
         browser.console()  # drop the text page's favicon.ico 404
-        browser.open_graphiql(f"{base_url}/graphql")
-        text = browser.run_query(query, '"__typename"')
+        browser.open_graphiql(f"{gateway.url}/graphql")
+        text = browser.run_query(query, '"__typename"', poke)
         return text, browser.console_errors(), browser.collect_requests()
 
 
 @pytest.mark.browser
 async def test_graphiql_subscription_over_websocket(live_gateway: Any) -> None:
+    """A subscription from the page: graphql-transport-ws on the same origin, token from the
+    headers editor in connection_init, allowed by the page's CSP and the Origin check."""
     chromium, chromedriver = _browser_paths()
     schema = await _graphql(live_gateway, "{ __schema { subscriptionType { fields { name } } } }")
     subscription_type = schema["data"]["__schema"]["subscriptionType"] or {"fields": []}
-    if "usageTicker" not in {f["name"] for f in subscription_type["fields"]}:
-        pytest.skip("the schema has no usageTicker subscription yet")
+    fields = {f["name"] for f in subscription_type["fields"]}
+    loop = asyncio.get_running_loop()
+    poke: Callable[[], None] | None = None
+    if "usageTicker" in fields:  # ticks by itself
+        field_name = "usageTicker"
+        query = "subscription { usageTicker(intervalSeconds: 1) { __typename } }"
+    elif "auditEvents" in fields:  # needs grant changes: create roles until one is seen
+        field_name = "auditEvents"
+        query = "subscription { auditEvents { __typename } }"
+        created = itertools.count()
+        create_role = "mutation($n: String!) { createRole(input: {name: $n}) { __typename } }"
+
+        def poke() -> None:
+            name = f"graphiql-ws-{next(created)}"
+            future = asyncio.run_coroutine_threadsafe(
+                _graphql(live_gateway, create_role, {"n": name}), loop
+            )
+            future.result(WAIT_SECONDS)
+
+    else:
+        pytest.skip("the schema has neither a usageTicker nor an auditEvents subscription")
 
     text, errors, requested = await asyncio.to_thread(
-        _subscribe_in_browser,
-        chromium,
-        chromedriver,
-        live_gateway.url,
-        live_gateway.admin_token,
-        "subscription { usageTicker(intervalSeconds: 1) { __typename } }",
+        _subscribe_in_browser, chromium, chromedriver, live_gateway, query, poke
     )
 
-    assert json.loads(text)["data"]["usageTicker"]["__typename"], text
+    assert json.loads(text)["data"][field_name]["__typename"], text
     assert not errors, f"JS console errors: {errors}"
     assert any(url.startswith("ws://") for url in requested), requested
     _assert_offline(requested)

@@ -12,7 +12,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from gateway.errors import ConfigurationError
-from gateway.secrets import KEY_FILE, SecretBox, SecretDecryptionError, load_secret_keys
+from gateway.secrets import (
+    KEY_FILE,
+    SecretBox,
+    SecretDecryptionError,
+    load_secret_keys,
+    rotate_stored_secrets,
+)
+from gateway.store.base import Store
 
 
 def new_key() -> str:
@@ -127,3 +134,30 @@ def test_broken_key_file_is_a_configuration_error(tmp_path: Path) -> None:
     path.write_text(f"{new_key()}\nnot-a-key\n")
     with pytest.raises(ConfigurationError, match="#2"):
         load_secret_keys(configured=[], data_dir=tmp_path)
+
+
+async def test_rotate_stored_secrets(store: Store) -> None:
+    old, new = new_key(), new_key()
+    old_box = SecretBox(keys=[old])
+    for i in range(3):
+        await store.put(
+            "providers", f"p{i}", {"name": f"p{i}", "api_key": old_box.encrypt(f"k{i}")}
+        )
+    await store.put("providers", "keyless", {"name": "local", "api_key": None})
+    await store.put("settings", "hub", {"hf_token": old_box.encrypt("hf_abc"), "other": "x"})
+    fields = {"providers": ("api_key",), "settings": ("hf_token",)}
+
+    count = await rotate_stored_secrets(store, SecretBox(keys=[new, old]), fields=fields)
+    assert count == 4
+    new_only = SecretBox(keys=[new])
+    for i in range(3):
+        doc = await store.get("providers", f"p{i}")
+        assert doc is not None and new_only.decrypt(doc.data["api_key"]) == f"k{i}"
+        assert doc.data["name"] == f"p{i}"
+    hub = await store.get("settings", "hub")
+    assert hub is not None and new_only.decrypt(hub.data["hf_token"]) == "hf_abc"
+    assert hub.data["other"] == "x"
+    keyless = await store.get("providers", "keyless")
+    assert keyless is not None and keyless.version == 1  # nothing to rotate: not rewritten
+    # Once rotated, the old key can be dropped: the new key alone rotates again.
+    assert await rotate_stored_secrets(store, new_only, fields=fields) == 4

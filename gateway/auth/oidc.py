@@ -90,7 +90,9 @@ class OIDCVerifier:
             raise _Reject("token has no key id (kid)")
         key = await self._key_for(kid)
         if key.algorithm_name != alg:
-            raise _Reject(f"token algorithm {alg} does not match key {kid} ({key.algorithm_name})")
+            raise _Reject(
+                f"token algorithm {alg} does not match key {kid[:64]!r} ({key.algorithm_name})"
+            )
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -143,7 +145,7 @@ class OIDCVerifier:
                     await self._fetch()
         key = self._keys.get(kid)
         if key is None:
-            raise _Reject(f"unknown key id {kid!r}")
+            raise _Reject(f"unknown key id {kid[:64]!r}")
         return key
 
     def _stale(self) -> bool:

@@ -55,17 +55,22 @@ class CircuitOpen(BackendUnavailable):
     """Raised without any network call while the backend's breaker is open."""
 
 
+# Most specific first. A 404 is "ok": the backend is fine, the thing asked for does not exist.
+_OUTCOMES: tuple[tuple[type[BackendError], Outcome], ...] = (
+    (BackendNotFound, "ok"), (CircuitOpen, "circuit_open"), (BackendTimeout, "timeout"),
+    (BackendUnavailable, "unavailable"),
+)
+
+
 class CallObserver(Protocol):
     def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None: ...
 
 
 class BackendClient:
-    """Subclasses add typed methods (``await self.get_json("/customers")``) and nothing else:
-    retries, breaker, pool, metrics and error mapping all live here.
+    """Subclasses add typed methods (``await self.get_json("/customers")``), nothing else.
 
-    ``config_var`` names the environment variable that sets ``base_url`` (for NOT_CONFIGURED
-    messages); ``credentials_var`` the one holding the API key (for 401/403 messages).
-    ``breaker=None`` gives the client its own default breaker.
+    ``config_var``/``credentials_var`` name the environment variables for the URL and the key,
+    for NOT_CONFIGURED and 401/403 messages. ``breaker=None`` means a default breaker.
     """
 
     def __init__(
@@ -118,7 +123,18 @@ class BackendClient:
         self._client = httpx.AsyncClient(
             base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=limits,
             transport=self._transport, verify=verify, follow_redirects=True,
+            event_hooks={"request": [self._keep_credentials_home]},
         )
+
+    async def _keep_credentials_home(self, request: httpx.Request) -> None:
+        """Redirects are followed, but our keys never go to another origin (httpx itself
+        strips only ``Authorization``; APIs such as Anthropic's use ``x-api-key``)."""
+        home = httpx.URL(self.base_url or "")
+        if (request.url.scheme, request.url.host, request.url.port) != (
+            home.scheme, home.host, home.port
+        ):
+            for header in [h for h in request.headers if _SENSITIVE_HEADER.search(h)]:
+                del request.headers[header]
 
     async def aclose(self) -> None:
         self._closed = True
@@ -194,7 +210,7 @@ class BackendClient:
             outcome = None  # our caller gave up; that says nothing about the backend
             raise
         except BackendError as exc:
-            outcome = _outcome_of(exc)
+            outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), "error")
             raise
         finally:
             if outcome is not None:
@@ -318,16 +334,6 @@ class BackendClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
-
-
-def _outcome_of(exc: BackendError) -> Outcome:
-    if isinstance(exc, BackendNotFound):
-        return "ok"  # the backend is fine; the thing asked for does not exist
-    if isinstance(exc, CircuitOpen):
-        return "circuit_open"
-    if isinstance(exc, BackendTimeout):
-        return "timeout"
-    return "unavailable" if isinstance(exc, BackendUnavailable) else "error"
 
 
 def _short(path: str) -> str:

@@ -1,12 +1,8 @@
-"""Infrastructure shared by every fake backend (DESIGN §8): knobs, faults, counters, a server.
+"""What every fake backend shares (DESIGN §8): knobs, injected faults, counters, a server.
 
-A :class:`Sandbox` wraps any ASGI app (normally a Starlette app speaking one backend's API)
-and adds what tests and ``serve --sandbox`` need: a latency knob, injected faults by path
-glob, and a per-path request counter. :func:`serve` runs an ASGI app with uvicorn in-process
-on 127.0.0.1 and a free port; :func:`serve_in_thread` does the same from synchronous code.
-
-Sandboxes may be driven from another thread than the one serving (the CLI), so the few
-mutations of shared state take a plain lock; it is never held across an ``await``.
+:class:`Sandbox` wraps any ASGI app (a Starlette app speaking one backend's API) with a latency
+knob, faults by path glob and a per-path request counter. :func:`serve` runs an ASGI app with
+uvicorn in-process on 127.0.0.1 and a free port; :func:`serve_in_thread` does so for sync code.
 """
 
 from __future__ import annotations
@@ -15,10 +11,11 @@ import asyncio
 import contextlib
 import fnmatch
 import json
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,15 +38,15 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method != method:
-            return False
-        return fnmatch.fnmatchcase(path, self.path_glob)
+        return self.method in (None, method) and fnmatch.fnmatchcase(path, self.path_glob)
 
 
 class Sandbox:
-    """An ASGI app: ``Sandbox(Starlette(routes=[...]))``. Subclass it for a specific backend.
+    """An ASGI app: ``Sandbox(Starlette(routes=[...]))``; subclass it for a specific backend.
 
     Globs use :mod:`fnmatch` on the URL path (no query string); ``*`` also matches ``/``.
+    The serving thread and a driving thread (the CLI) share state, hence a plain lock, never
+    held across an ``await``.
     """
 
     def __init__(self, app: ASGIApp, *, latency: float = 0.0) -> None:
@@ -77,20 +74,18 @@ class Sandbox:
         encoded = tuple((k.lower().encode(), v.encode()) for k, v in all_headers.items())
         return self._add(Fault("fail", path_glob, _m(method), status, raw, encoded, times=times))
 
-    def hang(self, path_glob: str, *, times: int | None = None, method: str | None = None) -> Fault:
+    def hang(self, path_glob: str, *, times: int | None = None, method: str | None = None
+             ) -> Fault:
         """Never answer matching requests (until the client gives up or faults are cleared)."""
         return self._add(Fault("hang", path_glob, _m(method), times=times))
 
-    def malformed(
-        self, path_glob: str, *, times: int | None = None, method: str | None = None
-    ) -> Fault:
+    def malformed(self, path_glob: str, *, times: int | None = None,
+                  method: str | None = None) -> Fault:
         """Answer 200 with a JSON content type and a truncated, unparsable JSON body."""
         return self._add(Fault("malformed", path_glob, _m(method), times=times))
 
-    def slow(
-        self, path_glob: str, seconds: float, *, times: int | None = None,
-        method: str | None = None,
-    ) -> Fault:
+    def slow(self, path_glob: str, seconds: float, *, times: int | None = None,
+             method: str | None = None) -> Fault:
         """Delay matching requests by ``seconds`` more, then answer normally."""
         return self._add(Fault("slow", path_glob, _m(method), seconds=seconds, times=times))
 
@@ -105,7 +100,8 @@ class Sandbox:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        with self._lock:
+            return sum(self.counts.values())
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -188,9 +184,8 @@ async def _until_disconnect(receive: Receive, seen: list[Message]) -> None:
             return
 
 
-async def _respond(
-    send: Send, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...]
-) -> None:
+async def _respond(send: Send, status: int, body: bytes,
+                   headers: tuple[tuple[bytes, bytes], ...]) -> None:
     all_headers = [*headers, (b"content-length", str(len(body)).encode())]
     start: Message = {"type": "http.response.start", "status": status, "headers": all_headers}
     await send(start)
@@ -203,9 +198,50 @@ def _m(method: str | None) -> str | None:
 
 # -- running a server ----------------------------------------------------------------------
 class _InProcessServer(uvicorn.Server):
-    # The host process (pytest, the CLI) owns the signal handlers; uvicorn must not take them.
+    """uvicorn.Server that leaves signals to the host process (pytest, the CLI) and stops
+    as soon as asked, instead of on its next 0.1 s tick (that adds up over a test suite)."""
+
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
     def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
         return contextlib.nullcontext()
+
+    async def main_loop(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        while not await self.on_tick(0):  # tick 0 refreshes the Date header
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own shutdown always sleeps 0.1 s; polling lets an idle server stop at once.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()  # idle keep-alive connections close now, busy ones after
+        state, grace = self.server_state, self.config.timeout_graceful_shutdown or 0
+        for _ in range(int(grace / 0.005)):  # uvicorn offers no event for "drained"
+            if not (state.connections or state.tasks):
+                break
+            await asyncio.sleep(0.005)
+        if state.connections:  # still busy after the grace period (a hung handler, say):
+            for connection in list(state.connections):  # drop them, as a dying backend would
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.close()
+            await asyncio.sleep(0.01)
+        if state.tasks:  # handlers that ignore the disconnect
+            for task in state.tasks:
+                task.cancel()
+            await asyncio.wait(list(state.tasks), timeout=1.0)
+        await self.lifespan.shutdown()
+
+    def request_exit(self) -> None:
+        """Thread-safe."""
+        self.should_exit = True
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
 
 
 class SandboxServer:
@@ -223,14 +259,8 @@ class SandboxServer:
         )
         self.server = _InProcessServer(config)
         self.host = host
-        self.port: int | None = None
+        self.base_url = ""  # set by start()
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("server not started")
-        return f"http://{self.host}:{self.port}"
 
     async def start(self, timeout: float = 10.0) -> str:  # noqa: ASYNC109
         self._task = asyncio.create_task(self.server.serve())
@@ -242,14 +272,14 @@ class SandboxServer:
             if time.monotonic() > deadline:
                 await self.stop()
                 raise RuntimeError("sandbox server did not start in time")
-            await asyncio.sleep(0.005)
-        self.port = _bound_port(self.server)
+            await asyncio.sleep(0.002)
+        self.base_url = f"http://{self.host}:{_bound_port(self.server)}"
         return self.base_url
 
     async def stop(self) -> None:
         if self._task is None:
             return
-        self.server.should_exit = True
+        self.server.request_exit()
         task, self._task = self._task, None
         with contextlib.suppress(asyncio.CancelledError, SystemExit):
             await task
@@ -287,17 +317,7 @@ def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
     base_url = f"http://{host}:{_bound_port(server)}"
 
     def stop() -> None:
-        server.should_exit = True
+        server.request_exit()
         thread.join(timeout=grace + 5.0)
 
     return base_url, stop
-
-
-@contextlib.contextmanager
-def served_in_thread(app: ASGIApp, **kwargs: Any) -> Iterator[str]:
-    """Context-manager form of :func:`serve_in_thread`."""
-    base_url, stop = serve_in_thread(app, **kwargs)
-    try:
-        yield base_url
-    finally:
-        stop()

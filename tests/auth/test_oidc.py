@@ -325,9 +325,11 @@ async def test_cached_keys_survive_a_jwks_outage(
     assert server.requests == 2
 
 
-def test_oidc_requires_issuer_and_jwks_url() -> None:
+def test_oidc_requires_issuer_and_jwks_url(http: httpx.AsyncClient) -> None:
     with pytest.raises(ConfigurationError):
-        OIDCVerifier(settings=OIDCSettings(jwks_url="http://x"), http=httpx.AsyncClient())
+        OIDCVerifier(settings=OIDCSettings(jwks_url="http://x"), http=http)
+    with pytest.raises(ConfigurationError):
+        OIDCVerifier(settings=OIDCSettings(issuer=ISSUER), http=http)
 
 
 def test_roles_from_claims_paths() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def tokens(store: Store, clock: FakeClock) -> TokenService:
     return TokenService(store=store, clock=clock)
-
-
-@pytest.fixture
-async def file_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(path=tmp_path / "tokens.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def test_create_returns_plaintext_once_and_verify_accepts_it(
@@ -85,12 +76,12 @@ def raw_files(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in directory.iterdir()}
 
 
-async def test_secret_is_not_in_the_sqlite_files(file_store: SQLiteStore, tmp_path: Path) -> None:
-    service = TokenService(store=file_store)
+async def test_secret_is_not_in_the_sqlite_files(sqlite_store: SQLiteStore, tmp_path: Path) -> None:
+    service = TokenService(store=sqlite_store)
     plaintext, _ = await service.create(subject="s", roles=["admin"], expires_in=None)
     await service.verify(plaintext)
     _, secret = parse_token(plaintext) or ("", "")
-    files = raw_files(tmp_path)  # the database and its WAL, byte for byte
+    files = raw_files(tmp_path / "data")  # the database and its WAL, byte for byte
     assert files
     for name, data in files.items():
         assert secret.encode() not in data, name

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.backends.base import BackendClient, BackendNotFound, CircuitOpen
@@ -51,6 +51,14 @@ async def boom(request: Request) -> Response:
     return JSONResponse({"message": detail}, status_code=500)
 
 
+async def echo_headers(request: Request) -> Response:
+    return JSONResponse(dict(request.headers))
+
+
+async def redirect(request: Request) -> Response:
+    return RedirectResponse(request.query_params["to"], status_code=307)
+
+
 class Clock:
     """A hand-driven clock for the breaker (time is an input, not our code)."""
 
@@ -79,6 +87,7 @@ def sandbox() -> Sandbox:
     routes = [
         Route("/ok", ok), Route("/items", create, methods=["POST"]),
         Route("/missing", missing), Route("/unauthorized", unauthorized), Route("/boom", boom),
+        Route("/headers", echo_headers), Route("/redirect", redirect),
     ]
     return Sandbox(Starlette(routes=routes))
 
@@ -121,6 +130,18 @@ async def test_get_json_ok_with_params(make_client: MakeClient, sandbox: Sandbox
 async def test_post_json_sends_body(make_client: MakeClient) -> None:
     client = make_client()
     assert await client.post_json("/items", json={"a": 1}) == {"created": {"a": 1}}
+
+
+async def test_redirects_keep_credentials_on_the_same_origin_only(
+    make_client: MakeClient, sandbox: Sandbox, serve_app: ServeApp, base_url: str
+) -> None:
+    other_origin = await serve_app(sandbox)  # same app, another port: another origin
+    client = make_client(headers={"Authorization": f"Bearer {SECRET}", "X-Api-Key": SECRET})
+    same = await client.get_json("/redirect", params={"to": f"{base_url}/headers"})
+    assert same["x-api-key"] == SECRET and same["authorization"] == f"Bearer {SECRET}"
+    away = await client.get_json("/redirect", params={"to": f"{other_origin}/headers"})
+    assert "x-api-key" not in away and "authorization" not in away
+    assert away["user-agent"] == "ops-gateway"
 
 
 async def test_500_is_backend_error_not_retried_and_sanitized(

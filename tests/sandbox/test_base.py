@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -25,7 +26,9 @@ async def echo(request: Request) -> Response:
 
 
 def make_sandbox(latency: float = 0.0) -> Sandbox:
-    routes = [Route("/a/{id}", item), Route("/b/{id}", item), Route("/echo", echo, methods=["POST"])]
+    routes = [
+        Route("/a/{id}", item), Route("/b/{id}", item), Route("/echo", echo, methods=["POST"]),
+    ]
     return Sandbox(Starlette(routes=routes), latency=latency)
 
 
@@ -35,7 +38,7 @@ def sandbox() -> Sandbox:
 
 
 @pytest.fixture
-async def http(serve_app: ServeApp, sandbox: Sandbox) -> httpx.AsyncClient:
+async def http(serve_app: ServeApp, sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     base_url = await serve_app(sandbox)
     async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
         yield client
@@ -174,3 +177,18 @@ def test_serve_in_thread() -> None:
         stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base_url}/a/7", timeout=2.0)
+
+
+async def test_stop_cancels_requests_still_hung_after_grace() -> None:
+    sandbox = make_sandbox()
+    sandbox.hang("/a/*")
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        async with serve(sandbox, grace=0.1) as base_url:
+            pending = asyncio.create_task(http.get(f"{base_url}/a/1"))
+            await asyncio.sleep(0.1)
+            assert sandbox.in_flight == 1
+            started = time.perf_counter()
+        assert time.perf_counter() - started < 1.0  # stop did not wait for the hang
+        with pytest.raises(httpx.TransportError):
+            await pending
+    assert sandbox.in_flight == 0

@@ -20,7 +20,7 @@
 
   var defaultHeaders = JSON.stringify({ Authorization: "Bearer <paste your token>" }, null, 2);
   var defaultQuery =
-    "# Paste an API token into Headers (below), then run with Ctrl-Enter.\n" +
+    "# Paste your API token into Headers, then press Run.\n" +
     "{ me { subject roles } }\n";
 
   root.textContent = "";
