@@ -56,7 +56,8 @@ class RedisPubSub:
     async def open(self) -> None:
         if self._redis is not None:
             return
-        self._redis = Redis.from_url(self.url)
+        # Named, so operators (and tests) can tell this instance's connections apart.
+        self._redis = Redis.from_url(self.url, client_name=f"{self.prefix}pubsub")
         self._conn = self._redis.pubsub()
         try:
             await self._conn.connect()  # the one dedicated connection; fails fast if down
@@ -124,8 +125,8 @@ class RedisPubSub:
                 # redis-py reconnects and re-subscribes its channels on connection errors.
                 msg = await conn.get_message(timeout=None)
                 backoff = 0.1
-            except (RedisError, OSError):
-                log.warning("pubsub: Redis read failed; retrying in %.1fs", backoff, exc_info=True)
+            except (RedisError, OSError) as exc:
+                log.warning("pubsub: Redis read failed (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue

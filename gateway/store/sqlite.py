@@ -45,24 +45,15 @@ COMMIT;
 """
 _DOCS = "SELECT id, data, version, updated_at FROM documents WHERE collection = ?"
 _VERSION = "SELECT version FROM documents WHERE collection = ? AND id = ?"
-_PUT = (
-    "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET"
-    " data = excluded.data, version = excluded.version, updated_at = excluded.updated_at"
-)
+_PUT = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)"
 _CLAIM_KEY = "INSERT OR IGNORE INTO log_keys VALUES (?, ?, ?)"
 _HEAD = "SELECT last_cursor FROM log_heads WHERE stream = ?"
-_SET_HEAD = (
-    "INSERT INTO log_heads VALUES (?, ?) ON CONFLICT (stream)"
-    " DO UPDATE SET last_cursor = excluded.last_cursor"
-)
+_SET_HEAD = "INSERT OR REPLACE INTO log_heads VALUES (?, ?)"
 _INCR = (
     "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (namespace, name)"
     " DO UPDATE SET value = value + excluded.value RETURNING value"
 )
-_SET_TTL = (
-    "INSERT INTO ttl VALUES (?, ?, ?) ON CONFLICT (key)"
-    " DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
-)
+_SET_TTL = "INSERT OR REPLACE INTO ttl VALUES (?, ?, ?)"
 _CHUNK = 500  # names per IN (...) query, well below SQLite's bound-parameter limit
 _PURGE_EVERY = 256  # set_ttl calls between sweeps of expired TTL rows
 
@@ -117,10 +108,11 @@ class SQLiteStore:
             c.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(c)
+                c.execute("COMMIT")
             except BaseException:
-                c.execute("ROLLBACK")
+                if c.in_transaction:  # also after a failed COMMIT, or the next BEGIN fails
+                    c.execute("ROLLBACK")
                 raise
-            c.execute("COMMIT")
             return result
 
         return await self._run(run)

@@ -68,6 +68,32 @@ class CreateApiTokenInput:
     description: str = ""
 
 
+async def _grants(
+    info: Info, role: str, perms: list[PermissionInput], *, add: bool
+) -> Role | AccessError:
+    admin = info.context.services.role_admin
+    keys = [p.key for p in perms]
+
+    async def run() -> Role:
+        change = admin.grant if add else admin.revoke
+        return Role.from_role(await change(info.context.actor, role=role, permissions=keys))
+
+    return await _attempt(run)
+
+
+async def _assignment(
+    info: Info, subject: str, role: str, *, add: bool
+) -> SubjectRoles | AccessError:
+    admin = info.context.services.role_admin
+
+    async def run() -> SubjectRoles:
+        change = admin.assign if add else admin.unassign
+        roles = await change(info.context.actor, subject=subject, role=role)
+        return SubjectRoles(subject=subject, roles=roles)
+
+    return await _attempt(run)
+
+
 @strawberry.type
 class AccessMutation:
     @strawberry.mutation(extensions=[require("access", "write")])
@@ -117,34 +143,34 @@ class AccessMutation:
         self, info: Info, role: str, resource: Resource, action: Action
     ) -> RoleResult:
         perms = [PermissionInput(resource=resource, action=action)]
-        return await self._grants(info, role, perms, add=True)
+        return await _grants(info, role, perms, add=True)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def revoke_permission(
         self, info: Info, role: str, resource: Resource, action: Action
     ) -> RoleResult:
         perms = [PermissionInput(resource=resource, action=action)]
-        return await self._grants(info, role, perms, add=False)
+        return await _grants(info, role, perms, add=False)
 
     @strawberry.mutation(extensions=[require("access", "write")], description="All or nothing.")
     async def grant_permissions(
         self, info: Info, role: str, permissions: list[PermissionInput]
     ) -> RoleResult:
-        return await self._grants(info, role, permissions, add=True)
+        return await _grants(info, role, permissions, add=True)
 
     @strawberry.mutation(extensions=[require("access", "write")], description="All or nothing.")
     async def revoke_permissions(
         self, info: Info, role: str, permissions: list[PermissionInput]
     ) -> RoleResult:
-        return await self._grants(info, role, permissions, add=False)
+        return await _grants(info, role, permissions, add=False)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def assign_role(self, info: Info, subject: str, role: str) -> AssignmentResult:
-        return await self._assignment(info, subject, role, add=True)
+        return await _assignment(info, subject, role, add=True)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def unassign_role(self, info: Info, subject: str, role: str) -> AssignmentResult:
-        return await self._assignment(info, subject, role, add=False)
+        return await _assignment(info, subject, role, add=False)
 
     @strawberry.mutation(
         extensions=[require("access", "write")],
@@ -174,31 +200,5 @@ class AccessMutation:
         async def run() -> ApiToken:
             token = await services.token_admin.revoke(info.context.actor, token_id=str(id))
             return ApiToken.from_token(token)
-
-        return await _attempt(run)
-
-    @staticmethod
-    async def _grants(
-        info: Info, role: str, perms: list[PermissionInput], *, add: bool
-    ) -> Role | AccessError:
-        admin = info.context.services.role_admin
-        keys = [p.key for p in perms]
-
-        async def run() -> Role:
-            change = admin.grant if add else admin.revoke
-            return Role.from_role(await change(info.context.actor, role=role, permissions=keys))
-
-        return await _attempt(run)
-
-    @staticmethod
-    async def _assignment(
-        info: Info, subject: str, role: str, *, add: bool
-    ) -> SubjectRoles | AccessError:
-        admin = info.context.services.role_admin
-
-        async def run() -> SubjectRoles:
-            change = admin.assign if add else admin.unassign
-            roles = await change(info.context.actor, subject=subject, role=role)
-            return SubjectRoles(subject=subject, roles=roles)
 
         return await _attempt(run)

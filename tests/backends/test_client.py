@@ -397,8 +397,8 @@ async def test_broken_observer_does_not_fail_calls(make_client: MakeClient) -> N
 async def test_concurrent_calls_are_gated_to_pool_size(
     make_client: MakeClient, sandbox: Sandbox
 ) -> None:
-    # 50 calls x 40 ms over 4 connections is ~0.5 s of queueing, longer than the 0.3 s
-    # timeout: without the semaphore httpx would raise PoolTimeout for the tail.
+    # 50 calls x 40 ms over 4 connections queue for ~0.5 s, longer than the 0.3 s timeout:
+    # waiting for a slot must not count against a call's timeout.
     sandbox.latency = 0.04
     client = make_client(max_connections=4, timeout=0.3, retries=0)
     results = await asyncio.gather(*(client.get_json("/ok", params={"q": str(i)})
@@ -407,6 +407,22 @@ async def test_concurrent_calls_are_gated_to_pool_size(
     assert sandbox.counts["GET /ok"] == 50
     assert sandbox.max_in_flight == 4
     assert (client.calls, client.failures) == (50, 0)
+
+
+async def test_calls_queued_behind_a_failing_backend_fail_fast(
+    make_client: MakeClient, sandbox: Sandbox
+) -> None:
+    # The calls wait for a slot in our semaphore, not inside httpx, so once the first two
+    # failures open the breaker the other 18 never reach the network.
+    sandbox.latency = 0.05
+    sandbox.fail("/ok", status=500)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=60.0)
+    client = make_client(max_connections=2, breaker=breaker, retries=0)
+    results = await asyncio.gather(*(client.get_json("/ok") for _ in range(20)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, BackendError) for r in results)
+    assert sum(isinstance(r, CircuitOpen) for r in results) == 18
+    assert sandbox.counts["GET /ok"] == 2
 
 
 async def test_health(make_client: MakeClient, sandbox: Sandbox, refused_url: str) -> None:

@@ -180,3 +180,37 @@ def test_open_pubsub_picks_the_implementation() -> None:
     assert isinstance(open_pubsub(""), MemoryPubSub)
     chosen = open_pubsub("redis://127.0.0.1:6379/15")
     assert isinstance(chosen, RedisPubSub) and chosen.url == "redis://127.0.0.1:6379/15"
+
+
+@pytest.mark.redis
+async def test_redis_subscriptions_survive_a_dropped_connection(
+    redis_url: str, redis_prefix: str
+) -> None:
+    pubsub = RedisPubSub(url=redis_url, prefix=redis_prefix)
+    await pubsub.open()
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        async with pubsub.subscribe("ch") as messages:
+            await pubsub.publish("ch", {"n": 1})
+            assert await take(messages, 1) == [{"n": 1}]
+            ours = [
+                c["id"]
+                for c in await admin.client_list()
+                if c.get("name") == f"{pubsub.prefix}pubsub" and int(c.get("sub", 0)) > 0
+            ]
+            assert len(ours) == 1  # one pub/sub connection per instance
+            await admin.client_kill_filter(_id=ours[0])
+            # Redis drops the subscription with the connection; the reader reconnects and
+            # subscribes again. Publish until a message gets through.
+            async with asyncio.timeout(5):
+                while True:
+                    await pubsub.publish("ch", {"n": 2})
+                    try:
+                        async with asyncio.timeout(0.1):
+                            assert await take(messages, 1) == [{"n": 2}]
+                        break
+                    except TimeoutError:
+                        continue
+    finally:
+        await admin.aclose()
+        await pubsub.close()
