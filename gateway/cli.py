@@ -28,7 +28,7 @@ async def _bootstrap(settings: Settings, url: str) -> None:
     from gateway.auth.tokens import TokenService
     from gateway.store import open_store
 
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     await store.open()
     try:
         await RBAC(store=store).ensure_builtins(now=time.time())
@@ -83,7 +83,7 @@ async def _token(args: argparse.Namespace) -> int:
     from gateway.store import open_store
 
     settings = Settings.from_env()
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     await store.open()
     try:
         tokens = TokenService(store=store)
@@ -142,7 +142,7 @@ async def _keys_rotate(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     keys, _ = load_secret_keys(configured=settings.secret_keys, data_dir=settings.data_dir)
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     await store.open()
     try:
         count = await rotate_stored_secrets(store, SecretBox(keys=keys))

@@ -8,11 +8,15 @@ and replica clock skew does not matter.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -90,7 +94,11 @@ return string.format(fmt, wait)
 
 
 class RedisRateLimiter:
-    """Buckets shared by every replica through Redis (pass ``url`` or a ``client``)."""
+    """Buckets shared by every replica through Redis (pass ``url`` or a ``client``).
+
+    ``fail_open``: while Redis is unreachable, allow every hit (with a warning) rather than
+    fail every request; limiting protects the gateway, it should not become its outage.
+    """
 
     def __init__(
         self,
@@ -100,20 +108,32 @@ class RedisRateLimiter:
         url: str | None = None,
         client: Redis | None = None,
         prefix: str = "ogw:",
+        fail_open: bool = True,
     ) -> None:
         _check(rate, burst)
         if (url is None) == (client is None):
             raise ValueError("pass exactly one of url= or client=")
         self.rate, self.burst = rate, burst
         self.prefix = f"{prefix}rl:"
+        self.fail_open = fail_open
         self._owns_client = client is None
-        self._redis = client if client is not None else Redis.from_url(url or "")
+        self._redis = client or Redis.from_url(
+            url or "", socket_connect_timeout=2, socket_timeout=2
+        )
         self._script = self._redis.register_script(_HIT)
+        self._warned_at = -float("inf")
 
     async def hit(self, key: str) -> float | None:
-        wait = float(
-            await self._script(keys=[self.prefix + key], args=[repr(self.rate), self.burst])
-        )
+        try:
+            raw = await self._script(keys=[self.prefix + key], args=[repr(self.rate), self.burst])
+        except (RedisError, OSError) as exc:
+            if not self.fail_open:
+                raise
+            if time.monotonic() - self._warned_at > 10:  # one line per 10 s, not per request
+                self._warned_at = time.monotonic()
+                log.warning("rate limiter: Redis unavailable (%s); allowing requests", exc)
+            return None
+        wait = float(raw)
         return None if wait < 0 else wait
 
     async def close(self) -> None:

@@ -56,10 +56,10 @@ class Services:
     async def start(cls, settings: Settings, *, metrics: Metrics | None = None) -> Services:
         stack = AsyncExitStack()
         try:
-            store = open_store(settings.store_url)
+            store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
             await store.open()
             stack.push_async_callback(store.close)
-            pubsub = open_pubsub(settings.redis_url)
+            pubsub = open_pubsub(settings.redis_url, prefix=settings.redis_prefix)
             await pubsub.open()
             stack.push_async_callback(pubsub.close)
             http = httpx.AsyncClient(timeout=settings.backend_timeout)
@@ -75,10 +75,12 @@ class Services:
                 OIDCVerifier(settings=settings.oidc, http=http) if settings.oidc.enabled else None
             )
             limiter = make_rate_limiter(
-                settings.redis_url, settings.limits.rate_per_second, settings.limits.rate_burst
+                settings.redis_url,
+                settings.limits.rate_per_second,
+                settings.limits.rate_burst,
+                prefix=settings.redis_prefix,
             )
-            if hasattr(limiter, "aclose"):
-                stack.push_async_callback(limiter.aclose)
+            stack.push_async_callback(limiter.close)
         except BaseException:
             await stack.aclose()
             raise

@@ -85,6 +85,8 @@ class OIDCSettings:
 class Settings:
     store_url: str = "sqlite:///./ops-gateway.db"
     redis_url: str | None = None
+    redis_prefix: str = "ogw:"
+    """Key and channel prefix in Redis, so several gateways can share one server."""
     data_dir: Path = Path(".")
     secret_keys: tuple[str, ...] = ()
     oidc: OIDCSettings = field(default_factory=OIDCSettings)
@@ -115,6 +117,7 @@ class Settings:
         return cls(
             store_url=store_url,
             redis_url=_str(env, "REDIS_URL"),
+            redis_prefix=_str(env, "GATEWAY_REDIS_PREFIX") or "ogw:",
             data_dir=data_dir,
             secret_keys=_list(env, "GATEWAY_SECRET_KEYS"),
             oidc=OIDCSettings(

@@ -37,11 +37,22 @@ async def test_metrics_count_operations_status_and_websockets(gateway: Gateway) 
     def value(name: str, **labels: str) -> float:
         return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
-    assert value("gateway_graphql_operations_total", operation="Dashboard", type="query", outcome="ok") == 1
-    assert value("gateway_graphql_operations_total", operation="Broken", type="query", outcome="error") == 1
+    assert (
+        value("gateway_graphql_operations_total", operation="Dashboard", type="query", outcome="ok")
+        == 1
+    )
+    assert (
+        value("gateway_graphql_operations_total", operation="Broken", type="query", outcome="error")
+        == 1
+    )
     assert value("gateway_http_requests_total", route="/graphql", status="200") == 2
     assert value("gateway_http_requests_total", route="/graphql", status="401") == 1
-    assert value("gateway_graphql_operation_duration_seconds_count", operation="Dashboard", type="query") == 1
+    assert (
+        value(
+            "gateway_graphql_operation_duration_seconds_count", operation="Dashboard", type="query"
+        )
+        == 1
+    )
     assert ("gateway_websocket_connections", ()) in samples
 
 

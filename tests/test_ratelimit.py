@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from gateway.ratelimit import (
@@ -102,6 +104,28 @@ async def test_redis_replicas_share_one_bucket(redis_url: str, redis_prefix: str
     finally:
         await two.close()
         await client.aclose()
+
+
+async def test_redis_limiter_fails_open_when_redis_is_down(refused_redis_url: str) -> None:
+    lenient = RedisRateLimiter(url=refused_redis_url, rate=1, burst=1)
+    strict = RedisRateLimiter(url=refused_redis_url, rate=1, burst=1, fail_open=False)
+    try:
+        async with asyncio.timeout(10):
+            assert [await lenient.hit("k") for _ in range(3)] == [None] * 3
+            with pytest.raises(redis.exceptions.ConnectionError):
+                await strict.hit("k")
+    finally:
+        await lenient.close()
+        await strict.close()
+
+
+@pytest.fixture
+def refused_redis_url() -> str:
+    """A redis:// URL where nothing listens (a port bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
 
 
 def test_factory_and_validation() -> None:

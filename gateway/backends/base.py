@@ -129,10 +129,9 @@ class BackendClient:
     async def _keep_credentials_home(self, request: httpx.Request) -> None:
         """Redirects are followed, but our keys never go to another origin (httpx itself
         strips only ``Authorization``; APIs such as Anthropic's use ``x-api-key``)."""
-        home = httpx.URL(self.base_url or "")
-        if (request.url.scheme, request.url.host, request.url.port) != (
-            home.scheme, home.host, home.port
-        ):
+        home = self._client.base_url if self._client is not None else None
+        url = request.url
+        if home is None or (url.scheme, url.host, url.port) != (home.scheme, home.host, home.port):
             for header in [h for h in request.headers if _SENSITIVE_HEADER.search(h)]:
                 del request.headers[header]
 

@@ -57,7 +57,9 @@ class RedisPubSub:
         if self._redis is not None:
             return
         # Named, so operators (and tests) can tell this instance's connections apart.
-        self._redis = Redis.from_url(self.url, client_name=f"{self.prefix}pubsub")
+        self._redis = Redis.from_url(
+            self.url, client_name=f"{self.prefix}pubsub", socket_connect_timeout=5
+        )
         self._conn = self._redis.pubsub()
         try:
             await self._conn.connect()  # the one dedicated connection; fails fast if down
@@ -97,13 +99,13 @@ class RedisPubSub:
         sub, first = self._fanout.add(channel)
         try:
             if first:
-                ready = asyncio.get_running_loop().create_future()
-                self._ready[channel] = ready
-                self._confirms.setdefault(channel, deque()).append(ready)
-                await conn.subscribe(self._channel(channel))
+                await self._send_subscribe(conn, channel)
+            ready = self._ready.get(channel)
+            if ready is None:
+                raise RuntimeError("RedisPubSub was closed")
             # shield: one subscriber giving up must not cancel the wait of the others.
             async with asyncio.timeout(self.subscribe_timeout):
-                await asyncio.shield(self._ready[channel])
+                await asyncio.shield(ready)
             yield sub
         finally:
             if self._fanout.remove(sub):
@@ -111,8 +113,28 @@ class RedisPubSub:
                 if self._conn is conn:
                     try:
                         await conn.unsubscribe(self._channel(channel))
-                    except RedisError:  # the reconnect resubscribes nothing we left
-                        log.warning("pubsub: UNSUBSCRIBE %s failed", channel, exc_info=True)
+                    except RedisError as exc:  # harmless: nobody local listens any more
+                        log.warning("pubsub: UNSUBSCRIBE %s failed (%s)", channel, exc)
+
+    async def _send_subscribe(self, conn: RedisPubSubConnection, channel: str) -> None:
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ready[channel] = ready
+        waiters = self._confirms.setdefault(channel, deque())
+        waiters.append(ready)
+        try:
+            await conn.subscribe(self._channel(channel))
+        except BaseException as exc:
+            # No confirmation will come for this request: unpair it, so a later SUBSCRIBE's
+            # confirmation is not taken by it, and fail whoever else is waiting on it.
+            with contextlib.suppress(ValueError):  # close() may have cleared it already
+                waiters.remove(ready)
+            if not waiters and self._confirms.get(channel) is waiters:
+                del self._confirms[channel]
+            if not ready.done():
+                failure = exc if isinstance(exc, Exception) else RedisError("SUBSCRIBE interrupted")
+                ready.set_exception(failure)
+                ready.exception()  # mark it retrieved: only the other waiters, if any, care
+            raise
 
     def subscriber_count(self, channel: str) -> int:
         """Local subscribers of ``channel`` on this instance (for metrics and tests)."""

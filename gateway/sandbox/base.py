@@ -236,6 +236,13 @@ class _InProcessServer(uvicorn.Server):
             await asyncio.wait(list(state.tasks), timeout=1.0)
         await self.lifespan.shutdown()
 
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().serve(sockets)
+        except SystemExit as exc:  # uvicorn exits the process on a failed startup;
+            # inside a task a SystemExit would escape and kill the host's event loop.
+            raise RuntimeError(f"sandbox server failed to start (exit {exc.code})") from None
+
     def request_exit(self) -> None:
         """Thread-safe."""
         self.should_exit = True
@@ -267,7 +274,7 @@ class SandboxServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if self._task.done():  # startup failed (lifespan error, bind error)
-                await self._task
+                await self._task  # raises the RuntimeError from _InProcessServer.serve
                 raise RuntimeError("sandbox server exited during startup")
             if time.monotonic() > deadline:
                 await self.stop()
@@ -281,7 +288,7 @@ class SandboxServer:
             return
         self.server.request_exit()
         task, self._task = self._task, None
-        with contextlib.suppress(asyncio.CancelledError, SystemExit):
+        with contextlib.suppress(asyncio.CancelledError):
             await task
 
 

@@ -122,7 +122,11 @@ class RedisStore:
     async def open(self) -> None:
         if self._redis is not None:
             return
-        client = Redis.from_url(self.url)
+        # Bounded waits: a hung Redis turns into errors (and a failing /readyz), not stuck
+        # requests; the health check revives pooled connections idle across a Redis restart.
+        client = Redis.from_url(
+            self.url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30
+        )
         try:
             await client.ping()  # fail at start-up, not on the first request
         except BaseException:

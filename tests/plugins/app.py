@@ -108,12 +108,29 @@ async def gateway(gateway_factory: GatewayFactory) -> Gateway:
 
 
 @pytest.fixture
-async def live_gateway(tmp_path: Path, serve_app: Any) -> AsyncIterator[Gateway]:
-    """The gateway served by uvicorn on a free port (``.url``), with an admin token."""
-    settings = make_settings(tmp_path)
-    app = create_app(settings)
-    url = await serve_app(app)
-    async with httpx.AsyncClient(base_url=url) as client:
+async def live_gateway_factory(tmp_path: Path, serve_app: Any) -> AsyncIterator[GatewayFactory]:
+    """``gw = await live_gateway_factory(**overrides)``: served by uvicorn on a free port.
+
+    Instances made in one test share ``tmp_path``, hence one SQLite store: like replicas.
+    """
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(**overrides: Any) -> Gateway:
+        settings = make_settings(tmp_path, **overrides)
+        app = create_app(settings)
+        url = await serve_app(app)
+        client = httpx.AsyncClient(base_url=url)
+        clients.append(client)
         services: Services = app.state.services
         admin, _ = await services.tokens.create(subject="admin", roles=["admin"], expires_in=3600)
-        yield Gateway(app=app, client=client, settings=settings, admin_token=admin, url=url)
+        return Gateway(app=app, client=client, settings=settings, admin_token=admin, url=url)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def live_gateway(live_gateway_factory: GatewayFactory) -> Gateway:
+    """The gateway served by uvicorn on a free port (``.url``), with an admin token."""
+    return await live_gateway_factory()

@@ -18,8 +18,12 @@ async def _ok(gw: Gateway, query: str, variables: dict[str, Any] | None = None, 
     return body["data"]
 
 
-async def create_role(gw: Gateway, name: str, perms: list[str], inherits: list[str], **kw: Any) -> dict:
-    permissions = [{"resource": p.split(":")[0].upper(), "action": p.split(":")[1].upper()} for p in perms]
+async def create_role(
+    gw: Gateway, name: str, perms: list[str], inherits: list[str], **kw: Any
+) -> dict:
+    permissions = [
+        {"resource": p.split(":")[0].upper(), "action": p.split(":")[1].upper()} for p in perms
+    ]
     data = await _ok(
         gw,
         f"mutation($input: CreateRoleInput!) {{ createRole(input: $input) {{ {ROLE_FIELDS} }} }}",
@@ -152,12 +156,15 @@ async def test_admin_grants_cannot_change(gateway: Gateway) -> None:
     assert data["revokePermission"]["code"] == "BUILTIN_ROLE"
 
 
-async def test_assignment_changes_effective_permissions_and_check_explains(gateway: Gateway) -> None:
+async def test_assignment_changes_effective_permissions_and_check_explains(
+    gateway: Gateway,
+) -> None:
     viewer = await gateway.token("viewer", subject="carol")
-    before = await gateway.gql('{ access { roles { name } } }', token=viewer)
+    before = await gateway.gql("{ access { roles { name } } }", token=viewer)
     assert before["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     check = await _ok(
-        gateway, '{ access { check(subject: "carol", resource: ACCESS, action: READ) { allowed reason } } }'
+        gateway,
+        '{ access { check(subject: "carol", resource: ACCESS, action: READ) { allowed reason } } }',
     )
     assert check["access"]["check"]["allowed"] is False
     assigned = await _ok(
@@ -185,7 +192,9 @@ async def test_assignment_changes_effective_permissions_and_check_explains(gatew
         'mutation { assignRole(subject: "carol", role: "developer") { ... on AccessError { code } } }',
     )
     assert again["assignRole"]["code"] == "INVALID"
-    await _ok(gateway, 'mutation { unassignRole(subject: "carol", role: "developer") { __typename } }')
+    await _ok(
+        gateway, 'mutation { unassignRole(subject: "carol", role: "developer") { __typename } }'
+    )
     final = await gateway.gql("{ access { roles { name } } }", token=viewer)
     assert final["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -197,10 +206,18 @@ async def test_hierarchy_and_matrix(gateway: Gateway) -> None:
         "matrix { resources rows { role cells { resource actions direct } } } } }",
     )
     levels = {n["name"]: n["level"] for n in data["access"]["hierarchy"]}
-    assert [levels[r] for r in ("admin", "moderator", "developer", "analyst", "viewer")] == [0, 1, 2, 3, 4]
+    assert [levels[r] for r in ("admin", "moderator", "developer", "analyst", "viewer")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     viewer_node = next(n for n in data["access"]["hierarchy"] if n["name"] == "viewer")
     assert viewer_node["inheritedBy"] == ["analyst"] and viewer_node["inherits"] == []
-    rows = {r["role"]: {c["resource"]: c for c in r["cells"]} for r in data["access"]["matrix"]["rows"]}
+    rows = {
+        r["role"]: {c["resource"]: c for c in r["cells"]} for r in data["access"]["matrix"]["rows"]
+    }
     assert rows["viewer"]["REVENUE"]["actions"] == ["READ"]
     assert rows["viewer"]["ACCESS"]["actions"] == []
     assert rows["analyst"]["REVENUE"] == {"resource": "REVENUE", "actions": ["READ"], "direct": []}
@@ -210,7 +227,10 @@ async def test_hierarchy_and_matrix(gateway: Gateway) -> None:
 async def test_audit_log_records_changes_newest_first_with_paging(gateway: Gateway) -> None:
     for i in range(5):
         await create_role(gateway, f"audited-{i}", [], [])
-    await _ok(gateway, 'mutation { grantPermission(role: "audited-0", resource: USAGE, action: READ) { __typename } }')
+    await _ok(
+        gateway,
+        'mutation { grantPermission(role: "audited-0", resource: USAGE, action: READ) { __typename } }',
+    )
     first = await _ok(
         gateway,
         "{ access { auditLog(first: 4) { totalCount pageInfo { hasNextPage endCursor } "
@@ -234,7 +254,10 @@ async def test_audit_log_records_changes_newest_first_with_paging(gateway: Gatew
         "{ pageInfo { hasNextPage } edges { node { target } } } } }",
         {"after": log["pageInfo"]["endCursor"]},
     )
-    assert [e["node"]["target"] for e in rest["access"]["auditLog"]["edges"]] == ["audited-1", "audited-0"]
+    assert [e["node"]["target"] for e in rest["access"]["auditLog"]["edges"]] == [
+        "audited-1",
+        "audited-0",
+    ]
     assert rest["access"]["auditLog"]["pageInfo"]["hasNextPage"] is False
     bad = await gateway.gql('{ access { auditLog(after: "garbage!") { totalCount } } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -272,7 +295,9 @@ async def test_api_tokens_created_shown_once_and_revoked(gateway: Gateway) -> No
         gateway, 'mutation { revokeApiToken(id: "nope") { ... on AccessError { code } } }'
     )
     assert missing["revokeApiToken"]["code"] == "NOT_FOUND"
-    audit = await _ok(gateway, "{ access { auditLog(first: 5) { edges { node { action after } } } } }")
+    audit = await _ok(
+        gateway, "{ access { auditLog(first: 5) { edges { node { action after } } } } }"
+    )
     actions = [e["node"]["action"] for e in audit["access"]["auditLog"]["edges"]]
     assert actions[:2] == ["revokeApiToken", "createApiToken"]
     assert token not in str(audit)
@@ -295,10 +320,14 @@ async def test_rename_custom_role_moves_heirs_and_assignments(gateway: Gateway) 
     assert data["access"]["role"]["inherits"] == ["root-role"]
     assert data["access"]["old"] is None
     assert data["access"]["assignments"]["roles"] == ["root-role"]
-    blocked = await _ok(gateway, 'mutation { deleteRole(name: "root-role") { ... on AccessError { code } } }')
+    blocked = await _ok(
+        gateway, 'mutation { deleteRole(name: "root-role") { ... on AccessError { code } } }'
+    )
     assert blocked["deleteRole"]["code"] == "INVALID"
     await _ok(gateway, 'mutation { deleteRole(name: "heir-role") { __typename } }')
-    deleted = await _ok(gateway, 'mutation { deleteRole(name: "root-role") { ... on DeletedRole { name } } }')
+    deleted = await _ok(
+        gateway, 'mutation { deleteRole(name: "root-role") { ... on DeletedRole { name } } }'
+    )
     assert deleted["deleteRole"] == {"name": "root-role"}
     left = await _ok(gateway, '{ access { assignments(subject: "dan") { roles } } }')
     assert left["access"]["assignments"]["roles"] == []

@@ -49,7 +49,9 @@ async def test_viewer_is_forbidden_on_every_mutation(gateway: Gateway) -> None:
     mutation_type = SCHEMA._schema.mutation_type
     assert mutation_type is not None
     for name, field in mutation_type.fields.items():
-        response = await gateway.post(f"mutation {{ {call(name, field)} {{ __typename }} }}", token=viewer)
+        response = await gateway.post(
+            f"mutation {{ {call(name, field)} {{ __typename }} }}", token=viewer
+        )
         assert response.status_code == 200, (name, response.text)
         body = response.json()
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
@@ -74,7 +76,9 @@ async def test_anonymous_or_bad_credentials_get_401(
     gateway: Gateway, authorization: str | None
 ) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
-    response = await gateway.client.post("/graphql", json={"query": "{ me { subject } }"}, headers=headers)
+    response = await gateway.client.post(
+        "/graphql", json={"query": "{ me { subject } }"}, headers=headers
+    )
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -89,7 +93,9 @@ async def test_introspection_needs_authentication(gateway: Gateway) -> None:
 
 
 async def test_revoked_token_is_refused(gateway: Gateway) -> None:
-    secret, token = await gateway.services.tokens.create(subject="s", roles=["viewer"], expires_in=60)
+    secret, token = await gateway.services.tokens.create(
+        subject="s", roles=["viewer"], expires_in=60
+    )
     assert (await gateway.post("{ me { subject } }", token=secret)).status_code == 200
     await gateway.services.tokens.revoke(token.id)
     assert (await gateway.post("{ me { subject } }", token=secret)).status_code == 401

@@ -48,7 +48,10 @@ async def test_five_megabyte_body_gets_413(gateway: Gateway) -> None:
     response = await gateway.client.post(
         "/graphql",
         content=b'{"query": "{ me { subject } }' + padding.encode() + b'"}',
-        headers={"Authorization": f"Bearer {gateway.admin_token}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {gateway.admin_token}",
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
@@ -62,7 +65,10 @@ async def test_chunked_body_over_the_limit_gets_413(gateway: Gateway) -> None:
     response = await gateway.client.post(
         "/graphql",
         content=chunks(),
-        headers={"Authorization": f"Bearer {gateway.admin_token}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {gateway.admin_token}",
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 413
 
