@@ -19,8 +19,8 @@ def ws_url(gw: Gateway) -> str:
     return gw.url.replace("http://", "ws://") + "/graphql"
 
 
-async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def recv(ws: ClientConnection, wait: float = 5.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), wait))
 
 
 async def recv_type(ws: ClientConnection, *types: str) -> dict[str, Any]:

@@ -297,9 +297,10 @@ def _bound_port(server: uvicorn.Server) -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp, *, grace: float = 1.0) -> AsyncIterator[str]:
+async def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
+                grace: float = 1.0) -> AsyncIterator[str]:
     """``async with serve(app) as base_url:`` — the app is served for the block's duration."""
-    server = SandboxServer(app, grace=grace)
+    server = SandboxServer(app, host=host, port=port, grace=grace)
     await server.start()
     try:
         yield server.base_url
@@ -313,13 +314,21 @@ def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
     code). Returns ``(base_url, stop)``; ``stop()`` blocks until the server has shut down."""
     holder = SandboxServer(app, host=host, port=port, grace=grace)
     server = holder.server
-    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            server.run()
+        except Exception as exc:  # reported to the caller below, not as a thread crash
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="sandbox-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10.0
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("sandbox server did not start")
+            server.request_exit()
+            raise RuntimeError("sandbox server did not start") from (errors[0] if errors else None)
         time.sleep(0.005)
     base_url = f"http://{host}:{_bound_port(server)}"
 

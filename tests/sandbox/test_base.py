@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -192,3 +193,20 @@ async def test_stop_cancels_requests_still_hung_after_grace() -> None:
         with pytest.raises(httpx.TransportError):
             await pending
     assert sandbox.in_flight == 0
+
+
+@contextlib.asynccontextmanager
+async def failing_lifespan(app: Starlette) -> AsyncIterator[None]:
+    raise RuntimeError("store down")
+    yield
+
+
+async def test_failed_startup_raises_instead_of_exiting() -> None:
+    with pytest.raises(RuntimeError, match="failed to start"):
+        async with serve(Starlette(lifespan=failing_lifespan)):
+            pass  # pragma: no cover
+
+
+def test_failed_startup_in_thread_raises() -> None:
+    with pytest.raises(RuntimeError, match="did not start"):
+        serve_in_thread(Starlette(lifespan=failing_lifespan))
