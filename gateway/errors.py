@@ -118,6 +118,17 @@ class BackendTimeout(BackendError):
     http_status = 504
 
 
+class BackendNotFound(BackendError):
+    """The backend answered 404; callers turn this into ``null`` or a NOT_FOUND error."""
+
+    code = ErrorCode.NOT_FOUND
+    http_status = 404
+
+
+class CircuitOpen(BackendUnavailable):
+    """Raised without any network call while the backend's breaker is open."""
+
+
 class NotConfigured(BackendError):
     code = ErrorCode.NOT_CONFIGURED
     http_status = 503

@@ -20,7 +20,9 @@ TOKEN = re.compile(r"\b(ogw_[A-Za-z0-9_-]+)\b")
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OIDC_", "REDIS_URL"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OIDC_", "REDIS_URL"))
+    }
     return clean | {
         "GATEWAY_STORE": f"sqlite:///{tmp_path / 'gw.db'}",
         "GATEWAY_DATA_DIR": str(tmp_path),
@@ -38,7 +40,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_token_create_list_revoke(env: dict[str, str]) -> None:
-    created = cli(env, "token", "create", "--subject", "ci-bot", "--role", "developer", "--expires-in", "7d")
+    created = cli(
+        env, "token", "create", "--subject", "ci-bot", "--role", "developer", "--expires-in", "7d"
+    )
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert TOKEN.fullmatch(token)
@@ -55,7 +59,9 @@ def test_token_create_list_revoke(env: dict[str, str]) -> None:
     assert cli(env, "token", "revoke", "nope").returncode == 2
     bad_role = cli(env, "token", "create", "--subject", "x", "--role", "wizard")
     assert bad_role.returncode == 2 and "wizard" in bad_role.stderr
-    bad_expiry = cli(env, "token", "create", "--subject", "x", "--role", "viewer", "--expires-in", "soon")
+    bad_expiry = cli(
+        env, "token", "create", "--subject", "x", "--role", "viewer", "--expires-in", "soon"
+    )
     assert bad_expiry.returncode == 2
 
 

@@ -23,9 +23,10 @@ import httpx
 from gateway.backends.breaker import BreakerState, CircuitBreaker
 from gateway.errors import (
     BackendError,
+    BackendNotFound,
     BackendTimeout,
     BackendUnavailable,
-    ErrorCode,
+    CircuitOpen,
     NotConfigured,
 )
 
@@ -44,20 +45,11 @@ _SECRETISH = re.compile(
 )
 
 
-class BackendNotFound(BackendError):
-    """The backend answered 404; callers turn this into ``null`` or a NOT_FOUND error."""
-
-    code = ErrorCode.NOT_FOUND
-    http_status = 404
-
-
-class CircuitOpen(BackendUnavailable):
-    """Raised without any network call while the backend's breaker is open."""
-
-
 # Most specific first. A 404 is "ok": the backend is fine, the thing asked for does not exist.
 _OUTCOMES: tuple[tuple[type[BackendError], Outcome], ...] = (
-    (BackendNotFound, "ok"), (CircuitOpen, "circuit_open"), (BackendTimeout, "timeout"),
+    (BackendNotFound, "ok"),
+    (CircuitOpen, "circuit_open"),
+    (BackendTimeout, "timeout"),
     (BackendUnavailable, "unavailable"),
 )
 
@@ -74,12 +66,22 @@ class BackendClient:
     """
 
     def __init__(
-        self, *, name: str, base_url: str | None, config_var: str,
-        credentials_var: str | None = None, timeout: float = 10.0,
-        headers: Mapping[str, str] | None = None, retries: int = 2, backoff: float = 0.1,
-        retry_after_cap: float = 5.0, max_connections: int = 16,
-        breaker: CircuitBreaker | None = None, observer: CallObserver | None = None,
-        transport: httpx.AsyncBaseTransport | None = None, verify: bool | str = True,
+        self,
+        *,
+        name: str,
+        base_url: str | None,
+        config_var: str,
+        credentials_var: str | None = None,
+        timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        retries: int = 2,
+        backoff: float = 0.1,
+        retry_after_cap: float = 5.0,
+        max_connections: int = 16,
+        breaker: CircuitBreaker | None = None,
+        observer: CallObserver | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -118,11 +120,17 @@ class BackendClient:
         # The semaphore keeps httpcore's pool queue short (LIBRARY-NOTES, encode/httpx#3215);
         # the pool gets exactly as many connections as there are slots.
         self._slots = asyncio.Semaphore(self.max_connections)
-        limits = httpx.Limits(max_connections=self.max_connections,
-                              max_keepalive_connections=self.max_connections)
+        limits = httpx.Limits(
+            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+        )
         self._client = httpx.AsyncClient(
-            base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=limits,
-            transport=self._transport, verify=verify, follow_redirects=True,
+            base_url=self.base_url,
+            headers=self.headers,
+            timeout=self.timeout,
+            limits=limits,
+            transport=self._transport,
+            verify=verify,
+            follow_redirects=True,
             event_hooks={"request": [self._keep_credentials_home]},
         )
 
@@ -148,27 +156,58 @@ class BackendClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
-                       headers: Mapping[str, str] | None = None) -> Any:
+    async def get_json(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         return await self._call("GET", path, params=params, headers=headers, decode=True)
 
-    async def post_json(self, path: str, *, json: Any = None,
-                        params: Mapping[str, Any] | None = None,
-                        headers: Mapping[str, str] | None = None,
-                        idempotent: bool | None = None) -> Any:
-        return await self._call("POST", path, params=params, json=json, headers=headers,
-                                idempotent=idempotent, decode=True)
+    async def post_json(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        return await self._call(
+            "POST",
+            path,
+            params=params,
+            json=json,
+            headers=headers,
+            idempotent=idempotent,
+            decode=True,
+        )
 
     async def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-        json: Any = None, headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
         accept: Collection[int] = (),
     ) -> httpx.Response:
         """One logical call, retries included. ``accept`` lists error statuses the caller
         handles itself: such responses are returned instead of raised."""
-        return await self._call(method, path, params=params, json=json, headers=headers,
-                                idempotent=idempotent, timeout=timeout, accept=accept)
+        return await self._call(
+            method,
+            path,
+            params=params,
+            json=json,
+            headers=headers,
+            idempotent=idempotent,
+            timeout=timeout,
+            accept=accept,
+        )
 
     async def health(self, path: str = "/") -> bool:
         """True when the backend answers ``path`` without a 5xx (one attempt, no retries).
@@ -182,10 +221,17 @@ class BackendClient:
         return True
 
     async def _call(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-        json: Any = None, headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None, timeout: float | None = None,  # noqa: ASYNC109
-        accept: Collection[int] = (), decode: bool = False,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        accept: Collection[int] = (),
+        decode: bool = False,
     ) -> Any:
         if self.base_url is None:
             raise NotConfigured(self.name, self.config_var)
@@ -193,10 +239,17 @@ class BackendClient:
             raise RuntimeError(f"{self.name} client is closed")
         await self.open()
         method = method.upper()
-        retries = self.retries if (idempotent if idempotent is not None
-                                   else method in IDEMPOTENT_METHODS) else 0
-        send = {"params": params, "json": json, "headers": headers,
-                "timeout": self.timeout if timeout is None else timeout}
+        retries = (
+            self.retries
+            if (idempotent if idempotent is not None else method in IDEMPOTENT_METHODS)
+            else 0
+        )
+        send = {
+            "params": params,
+            "json": json,
+            "headers": headers,
+            "timeout": self.timeout if timeout is None else timeout,
+        }
         self.calls += 1
         started = time.perf_counter()
         outcome: Outcome | None = "error"
@@ -216,8 +269,9 @@ class BackendClient:
                 self.failures += outcome != "ok"
                 self._observe(method, outcome, time.perf_counter() - started)
 
-    async def _send(self, method: str, path: str, send: dict[str, Any], *, retries: int,
-                    accept: Collection[int]) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, send: dict[str, Any], *, retries: int, accept: Collection[int]
+    ) -> httpx.Response:
         assert self._client is not None and self._slots is not None
         if self.breaker.state is BreakerState.OPEN:  # fail fast, without queueing for a slot
             raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
@@ -228,8 +282,11 @@ class BackendClient:
             async with self._slots:
                 # Asked again after the wait for a slot: calls queued behind a failing backend
                 # fail fast once it opens. Only the first attempt may take the half-open trial.
-                if not (self.breaker.allow() if attempt == 0
-                        else self.breaker.state is not BreakerState.OPEN):
+                if not (
+                    self.breaker.allow()
+                    if attempt == 0
+                    else self.breaker.state is not BreakerState.OPEN
+                ):
                     raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
                 self.attempts += 1
                 try:
@@ -264,8 +321,14 @@ class BackendClient:
         base = min(self.backoff * 2**attempt, 2.0)
         return base / 2 + random.uniform(0, base / 2)  # "equal jitter"
 
-    def _map_error(self, method: str, path: str, *, exc: httpx.HTTPError | None = None,
-                   response: httpx.Response | None = None) -> BackendError:
+    def _map_error(
+        self,
+        method: str,
+        path: str,
+        *,
+        exc: httpx.HTTPError | None = None,
+        response: httpx.Response | None = None,
+    ) -> BackendError:
         """The one place transport errors and error statuses become gateway errors."""
         name, where = self.name, f"{method} {_short(path)}"
         if exc is not None:
@@ -288,8 +351,11 @@ class BackendClient:
             return BackendError(f"{name} is rate limiting the gateway", backend=name, status=429)
         snippet = self._snippet(response)
         detail = f": {snippet}" if snippet else ""
-        message = (f"{name} failed with HTTP {status}{detail}" if status >= 500
-                   else f"{name} rejected {where} (HTTP {status}){detail}")
+        message = (
+            f"{name} failed with HTTP {status}{detail}"
+            if status >= 500
+            else f"{name} rejected {where} (HTTP {status}){detail}"
+        )
         return BackendError(message, backend=name, status=status)
 
     def _decode(self, response: httpx.Response) -> Any:
@@ -311,23 +377,31 @@ class BackendClient:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            text = next((body[k] for k in ("message", "error", "detail", "error_details")
-                         if isinstance(body.get(k), str)), text)
+            text = next(
+                (
+                    body[k]
+                    for k in ("message", "error", "detail", "error_details")
+                    if isinstance(body.get(k), str)
+                ),
+                text,
+            )
         for header, value in self.headers.items():
             if _SENSITIVE_HEADER.search(header):
                 for secret in {value, *value.split()[-1:]}:
                     if len(secret) >= 4:
                         text = text.replace(secret, "[redacted]")
-        text = " ".join("".join(c for c in _SECRETISH.sub(r"\1[redacted]", text)
-                                if c.isprintable()).split())
+        text = " ".join(
+            "".join(c for c in _SECRETISH.sub(r"\1[redacted]", text) if c.isprintable()).split()
+        )
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def _observe(self, method: str, outcome: Outcome, seconds: float) -> None:
         if self.observer is None:
             return
         try:
-            self.observer.on_call(backend=self.name, method=method, outcome=outcome,
-                                  seconds=seconds)
+            self.observer.on_call(
+                backend=self.name, method=method, outcome=outcome, seconds=seconds
+            )
         except Exception:  # metrics must never fail a call
             log.exception("call observer failed for %s", self.name)
 

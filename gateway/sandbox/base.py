@@ -60,32 +60,41 @@ class Sandbox:
 
     # -- knobs ------------------------------------------------------------------------------
     def fail(
-        self, path_glob: str, *, status: int = 500, body: Any = None, times: int | None = None,
-        method: str | None = None, headers: dict[str, str] | None = None,
+        self,
+        path_glob: str,
+        *,
+        status: int = 500,
+        body: Any = None,
+        times: int | None = None,
+        method: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """Answer matching requests with ``status`` and ``body`` (JSON unless bytes/str)."""
         if body is None:
             body = {"error": "injected fault", "status": status}
-        raw = body if isinstance(body, bytes) else (
-            body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        raw = (
+            body
+            if isinstance(body, bytes)
+            else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
         )
         ctype = "text/plain" if isinstance(body, str | bytes) else "application/json"
         all_headers = {"content-type": ctype, **(headers or {})}
         encoded = tuple((k.lower().encode(), v.encode()) for k, v in all_headers.items())
         return self._add(Fault("fail", path_glob, _m(method), status, raw, encoded, times=times))
 
-    def hang(self, path_glob: str, *, times: int | None = None, method: str | None = None
-             ) -> Fault:
+    def hang(self, path_glob: str, *, times: int | None = None, method: str | None = None) -> Fault:
         """Never answer matching requests (until the client gives up or faults are cleared)."""
         return self._add(Fault("hang", path_glob, _m(method), times=times))
 
-    def malformed(self, path_glob: str, *, times: int | None = None,
-                  method: str | None = None) -> Fault:
+    def malformed(
+        self, path_glob: str, *, times: int | None = None, method: str | None = None
+    ) -> Fault:
         """Answer 200 with a JSON content type and a truncated, unparsable JSON body."""
         return self._add(Fault("malformed", path_glob, _m(method), times=times))
 
-    def slow(self, path_glob: str, seconds: float, *, times: int | None = None,
-             method: str | None = None) -> Fault:
+    def slow(
+        self, path_glob: str, seconds: float, *, times: int | None = None, method: str | None = None
+    ) -> Fault:
         """Delay matching requests by ``seconds`` more, then answer normally."""
         return self._add(Fault("slow", path_glob, _m(method), seconds=seconds, times=times))
 
@@ -184,8 +193,9 @@ async def _until_disconnect(receive: Receive, seen: list[Message]) -> None:
             return
 
 
-async def _respond(send: Send, status: int, body: bytes,
-                   headers: tuple[tuple[bytes, bytes], ...]) -> None:
+async def _respond(
+    send: Send, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...]
+) -> None:
     all_headers = [*headers, (b"content-length", str(len(body)).encode())]
     start: Message = {"type": "http.response.start", "status": status, "headers": all_headers}
     await send(start)
@@ -258,10 +268,16 @@ class SandboxServer:
     cancelling requests still running after ``grace`` seconds (hung handlers, for instance).
     """
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
-                 grace: float = 1.0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0
+    ) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, lifespan="auto",
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="auto",
             timeout_graceful_shutdown=grace,  # type: ignore[arg-type]  # float works
         )
         self.server = _InProcessServer(config)
@@ -297,8 +313,9 @@ def _bound_port(server: uvicorn.Server) -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
-                grace: float = 1.0) -> AsyncIterator[str]:
+async def serve(
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0
+) -> AsyncIterator[str]:
     """``async with serve(app) as base_url:`` — the app is served for the block's duration."""
     server = SandboxServer(app, host=host, port=port, grace=grace)
     await server.start()
@@ -308,8 +325,9 @@ async def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
         await server.stop()
 
 
-def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
-                    grace: float = 1.0) -> tuple[str, Callable[[], None]]:
+def serve_in_thread(
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, grace: float = 1.0
+) -> tuple[str, Callable[[], None]]:
     """Serve ``app`` from a daemon thread with its own event loop (for the CLI and sync
     code). Returns ``(base_url, stop)``; ``stop()`` blocks until the server has shut down."""
     holder = SandboxServer(app, host=host, port=port, grace=grace)

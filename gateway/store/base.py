@@ -14,6 +14,7 @@ parametrised test suite. An acknowledged write (the awaited call returned) is du
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -79,15 +80,13 @@ class Store(Protocol):
 
     async def list(
         self, collection: str, *, after: str | None = None, limit: int = 100
-    ) -> list[Document]:
+    ) -> builtins.list[Document]:
         """Documents ordered by id, strictly after ``after``."""
 
     async def count(self, collection: str) -> int: ...
 
     # -- append-only logs --------------------------------------------------------------
-    async def append(
-        self, stream: str, items: Sequence[tuple[str | None, JSON]]
-    ) -> AppendResult:
+    async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
         """Append ``(key, data)`` items atomically; keys already present are skipped."""
 
     async def read(
@@ -98,7 +97,7 @@ class Store(Protocol):
         before: int | None = None,
         limit: int = 100,
         reverse: bool = False,
-    ) -> list[LogEntry]:
+    ) -> builtins.list[LogEntry]:
         """Entries with ``after < cursor < before``; oldest first, or newest first if reverse."""
 
     async def log_length(self, stream: str) -> int: ...
@@ -110,9 +109,7 @@ class Store(Protocol):
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
         """Add each delta to its counter atomically; return the new values."""
 
-    async def counters(
-        self, namespace: str, names: Sequence[str] | None = None
-    ) -> dict[str, int]:
+    async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
         """Current values (missing counters are absent, not zero); all when ``names`` is None."""
 
     # -- TTL entries -------------------------------------------------------------------

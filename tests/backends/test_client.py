@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway.backends.base import BackendClient, BackendNotFound, CircuitOpen
+from gateway.backends.base import BackendClient
 from gateway.backends.breaker import BreakerState, CircuitBreaker
 from gateway.errors import (
     BackendError,
+    BackendNotFound,
     BackendTimeout,
     BackendUnavailable,
+    CircuitOpen,
     ErrorCode,
     NotConfigured,
 )
@@ -74,8 +76,9 @@ class Recorder:
         self.calls: list[dict[str, Any]] = []
 
     def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None:
-        self.calls.append({"backend": backend, "method": method, "outcome": outcome,
-                           "seconds": seconds})
+        self.calls.append(
+            {"backend": backend, "method": method, "outcome": outcome, "seconds": seconds}
+        )
 
     @property
     def outcomes(self) -> list[str]:
@@ -85,9 +88,13 @@ class Recorder:
 @pytest.fixture
 def sandbox() -> Sandbox:
     routes = [
-        Route("/ok", ok), Route("/items", create, methods=["POST"]),
-        Route("/missing", missing), Route("/unauthorized", unauthorized), Route("/boom", boom),
-        Route("/headers", echo_headers), Route("/redirect", redirect),
+        Route("/ok", ok),
+        Route("/items", create, methods=["POST"]),
+        Route("/missing", missing),
+        Route("/unauthorized", unauthorized),
+        Route("/boom", boom),
+        Route("/headers", echo_headers),
+        Route("/redirect", redirect),
     ]
     return Sandbox(Starlette(routes=routes))
 
@@ -106,8 +113,12 @@ async def make_client(base_url: str) -> AsyncIterator[MakeClient]:
 
     def make(**overrides: Any) -> BackendClient:
         options: dict[str, Any] = {
-            "name": "lago", "base_url": base_url, "config_var": "LAGO_API_URL",
-            "credentials_var": "LAGO_API_KEY", "timeout": 1.0, "backoff": 0.01,
+            "name": "lago",
+            "base_url": base_url,
+            "config_var": "LAGO_API_URL",
+            "credentials_var": "LAGO_API_KEY",
+            "timeout": 1.0,
+            "backoff": 0.01,
             "headers": {"Authorization": f"Bearer {SECRET}"},
         }
         options.update(overrides)
@@ -184,9 +195,7 @@ async def test_post_is_not_retried_on_503(make_client: MakeClient, sandbox: Sand
     assert sandbox.counts["POST /items"] == 1
 
 
-async def test_post_marked_idempotent_is_retried(
-    make_client: MakeClient, sandbox: Sandbox
-) -> None:
+async def test_post_marked_idempotent_is_retried(make_client: MakeClient, sandbox: Sandbox) -> None:
     sandbox.fail("/items", status=503, times=1)
     assert await make_client().post_json("/items", json={"k": 1}, idempotent=True)
     assert sandbox.counts["POST /items"] == 2
@@ -214,7 +223,9 @@ async def test_404_is_backend_not_found(make_client: MakeClient, sandbox: Sandbo
     with pytest.raises(BackendNotFound) as info:
         await make_client().get_json("/missing")
     assert (info.value.code, info.value.backend, info.value.status) == (
-        ErrorCode.NOT_FOUND, "lago", 404
+        ErrorCode.NOT_FOUND,
+        "lago",
+        404,
     )
     assert sandbox.counts["GET /missing"] == 1
 
@@ -225,9 +236,7 @@ async def test_404_can_be_accepted_by_the_caller(make_client: MakeClient) -> Non
 
 
 @pytest.mark.parametrize("status", [401, 403])
-async def test_rejected_credentials(
-    make_client: MakeClient, sandbox: Sandbox, status: int
-) -> None:
+async def test_rejected_credentials(make_client: MakeClient, sandbox: Sandbox, status: int) -> None:
     path = "/unauthorized" if status == 401 else "/ok"
     if status == 403:
         sandbox.fail("/ok", status=403, body={"message": f"Bearer {SECRET} forbidden"})
@@ -286,8 +295,9 @@ async def test_malformed_json(make_client: MakeClient, sandbox: Sandbox) -> None
 
 
 async def test_refused_port_is_unavailable(refused_url: str) -> None:
-    async with BackendClient(name="hub", base_url=refused_url, config_var="HF_ENDPOINT",
-                             backoff=0.01, retries=1) as client:
+    async with BackendClient(
+        name="hub", base_url=refused_url, config_var="HF_ENDPOINT", backoff=0.01, retries=1
+    ) as client:
         with pytest.raises(BackendUnavailable) as info:
             await client.get_json("/api/models")
     assert (info.value.code, info.value.backend) == (ErrorCode.BACKEND_UNAVAILABLE, "hub")
@@ -375,8 +385,9 @@ async def test_observer_receives_outcomes(
         await client.get_json("/ok")
     with pytest.raises(BackendNotFound):
         await client.get_json("/missing")
-    async with BackendClient(name="hub", base_url=refused_url, config_var="HF_ENDPOINT",
-                             retries=0, observer=recorder) as down:
+    async with BackendClient(
+        name="hub", base_url=refused_url, config_var="HF_ENDPOINT", retries=0, observer=recorder
+    ) as down:
         with pytest.raises(BackendUnavailable):
             await down.get_json("/")
     assert recorder.outcomes == ["ok", "error", "timeout", "ok", "unavailable"]
@@ -401,8 +412,9 @@ async def test_concurrent_calls_are_gated_to_pool_size(
     # waiting for a slot must not count against a call's timeout.
     sandbox.latency = 0.04
     client = make_client(max_connections=4, timeout=0.3, retries=0)
-    results = await asyncio.gather(*(client.get_json("/ok", params={"q": str(i)})
-                                     for i in range(50)))
+    results = await asyncio.gather(
+        *(client.get_json("/ok", params={"q": str(i)}) for i in range(50))
+    )
     assert [r["q"] for r in results] == [str(i) for i in range(50)]
     assert sandbox.counts["GET /ok"] == 50
     assert sandbox.max_in_flight == 4
@@ -418,8 +430,9 @@ async def test_calls_queued_behind_a_failing_backend_fail_fast(
     sandbox.fail("/ok", status=500)
     breaker = CircuitBreaker(failure_threshold=2, reset_timeout=60.0)
     client = make_client(max_connections=2, breaker=breaker, retries=0)
-    results = await asyncio.gather(*(client.get_json("/ok") for _ in range(20)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(client.get_json("/ok") for _ in range(20)), return_exceptions=True
+    )
     assert all(isinstance(r, BackendError) for r in results)
     assert sum(isinstance(r, CircuitOpen) for r in results) == 18
     assert sandbox.counts["GET /ok"] == 2

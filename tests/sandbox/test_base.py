@@ -28,7 +28,9 @@ async def echo(request: Request) -> Response:
 
 def make_sandbox(latency: float = 0.0) -> Sandbox:
     routes = [
-        Route("/a/{id}", item), Route("/b/{id}", item), Route("/echo", echo, methods=["POST"]),
+        Route("/a/{id}", item),
+        Route("/b/{id}", item),
+        Route("/echo", echo, methods=["POST"]),
     ]
     return Sandbox(Starlette(routes=routes), latency=latency)
 
@@ -145,7 +147,10 @@ async def test_counters(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
     await http.post("/echo", json={})
     await http.get("/nowhere")
     assert sandbox.counts == {
-        "GET /a/1": 2, "GET /b/2": 1, "POST /echo": 1, "GET /nowhere": 1,
+        "GET /a/1": 2,
+        "GET /b/2": 1,
+        "POST /echo": 1,
+        "GET /nowhere": 1,
     }  # faulted and unknown paths are counted too; the query string is not part of the key
     assert sandbox.total == 5
     sandbox.reset_counts()

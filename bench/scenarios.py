@@ -1,0 +1,171 @@
+"""``SCENARIOS``: HTTP load scenarios, each a small :class:`HttpScenario`.
+
+A scenario names its target (a server the :class:`~bench.context.Context` starts), the
+request, and a ``validate`` function that checks one response in full before the load
+starts. Under load the generator then only compares each body with that validated one
+(``check="exact"``), or checks ``data``/``errors`` when bodies vary (``check="graphql"``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graphql import FieldNode, OperationDefinitionNode, SelectionSetNode, parse
+
+from bench.context import BENCH_SUBJECT, Context
+from bench.load import Check, LoadSpec
+from bench.servers import HOST, Server
+from bench.stats import LoadResult
+
+Target = Literal["floor", "gateway"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpScenario:
+    name: str
+    title: str
+    target: Target
+    query: str
+    validate: Callable[[Any], None]
+    """Raises ``AssertionError`` if the decoded JSON response is not the expected answer."""
+    path: str = "/graphql"
+    variables: dict[str, Any] | None = None
+    check: Check = "exact"
+    notes: tuple[str, ...] = field(default=())
+
+    def body(self) -> str:
+        payload: dict[str, Any] = {"query": self.query}
+        if self.variables is not None:
+            payload["variables"] = self.variables
+        return json.dumps(payload, separators=(",", ":"))
+
+
+SCENARIOS: dict[str, HttpScenario] = {}
+
+
+def scenario(item: HttpScenario) -> HttpScenario:
+    if item.name in SCENARIOS:
+        raise ValueError(f"scenario {item.name!r} is registered twice")
+    SCENARIOS[item.name] = item
+    return item
+
+
+def target_of(ctx: Context, item: HttpScenario) -> tuple[Server, dict[str, str]]:
+    headers = {"Content-Type": "application/json"}
+    if item.target == "floor":
+        return ctx.floor(), headers
+    gateway = ctx.gateway()
+    return gateway.server, {**headers, **gateway.auth}
+
+
+def run_http(ctx: Context, item: HttpScenario, *, client: str | None = None) -> LoadResult:
+    """Validate one response, then load the target with the run's settings."""
+    server, headers = target_of(ctx, item)
+    status, body = post(server.port, item.path, item.body(), headers)
+    if status != 200:
+        raise RuntimeError(f"{item.name}: probe answered {status}: {body[:500]!r}")
+    try:
+        item.validate(json.loads(body))
+    except AssertionError as exc:
+        raise RuntimeError(f"{item.name}: wrong answer ({exc}): {body[:500]!r}") from None
+    options = ctx.options
+    spec = LoadSpec(
+        host=HOST,
+        port=server.port,
+        path=item.path,
+        headers=headers,
+        body=item.body(),
+        expect_body=body.decode(),
+        check=item.check,
+        client=client or options.client,  # type: ignore[arg-type]
+        concurrency=options.concurrency,
+        warmup=options.warmup,
+        duration=options.duration,
+    )
+    label = item.name if client in (None, options.client) else f"{item.name}/{client}"
+    return ctx.load(label, server, spec)
+
+
+def post(port: int, path: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request("POST", path, body=body.encode(), headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# -- GraphQL helpers ----------------------------------------------------------------------
+
+
+def leaf_paths(query: str) -> list[tuple[str, ...]]:
+    """Response-key paths of the selected leaf fields (fields without a selection set)."""
+    document = parse(query)
+    paths: list[tuple[str, ...]] = []
+
+    def walk(selection_set: SelectionSetNode, prefix: tuple[str, ...]) -> None:
+        for selection in selection_set.selections:
+            if not isinstance(selection, FieldNode):
+                raise ValueError("benchmark queries use plain fields (no fragments)")
+            key = (selection.alias or selection.name).value
+            if selection.selection_set is None:
+                paths.append((*prefix, key))
+            else:
+                walk(selection.selection_set, (*prefix, key))
+
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            walk(definition.selection_set, ())
+    return paths
+
+
+def values_at(data: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    """Every value at ``path`` in a response, looking through lists."""
+    if isinstance(data, list):
+        for item in data:
+            yield from values_at(item, path)
+        return
+    if not path:
+        yield data
+        return
+    if isinstance(data, dict) and path[0] in data:
+        yield from values_at(data[path[0]], path[1:])
+
+
+def count_leaf_values(data: Any) -> int:
+    """Scalar values in a response (list elements of scalar lists included)."""
+    if isinstance(data, dict):
+        return sum(count_leaf_values(v) for v in data.values())
+    if isinstance(data, list):
+        return sum(count_leaf_values(v) for v in data)
+    return 1
+
+
+def graphql_data(response: Any) -> dict[str, Any]:
+    assert isinstance(response, dict), "not a JSON object"
+    assert not response.get("errors"), f"GraphQL errors: {response.get('errors')}"
+    data = response.get("data")
+    assert isinstance(data, dict), "no data"
+    return data
+
+
+def require_every_leaf(query: str) -> Callable[[Any], None]:
+    """A validator: no errors, and every selected leaf field present (non-empty lists)."""
+    paths = leaf_paths(query)
+
+    def validate(response: Any) -> None:
+        data = graphql_data(response)
+        for path in paths:
+            assert any(True for _ in values_at(data, path)), f"no value at {'.'.join(path)}"
+
+    return validate
+
+
+def me_is_bench(response: Any) -> None:
+    me = graphql_data(response).get("me")
+    assert isinstance(me, dict) and me.get("subject") == BENCH_SUBJECT, f"me = {me!r}"
