@@ -3,9 +3,11 @@ query, and the bare-Starlette floor, measured in one run with the same load gene
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bench.context import Context
+from bench.core_report import render
 from bench.profiling import QueryProfile, profile_queries
 from bench.registry import Section, benchmark
 from bench.scenarios import (
@@ -14,9 +16,11 @@ from bench.scenarios import (
     graphql_data,
     leaf_paths,
     me_is_bench,
+    post,
     require_every_leaf,
     run_http,
     scenario,
+    target_of,
 )
 from bench.stats import LoadResult
 
@@ -100,23 +104,20 @@ def core(ctx: Context) -> Section:
                 f"in-process, {p.store_calls_per_request:.1f} store calls/request",
                 flush=True,
             )
-    from bench.core_report import render
+    markdown, figures = render(
+        results,
+        comparison,
+        profiles,
+        query=ACCESS_QUERY,
+        leaves=ACCESS_LEAVES,
+        values=_access_values(ctx),
+    )
+    return Section(title='Core: throughput and latency (issue "core")', markdown=markdown,
+                   figures=figures)  # fmt: skip
 
-    markdown, figures = render(ctx, results, comparison, profiles, access_leaves=ACCESS_LEAVES,
-                               access_values=_access_values(ctx))  # fmt: skip
-    return Section(title=core_title(), markdown=markdown, figures=figures)
 
-
-def core_title() -> str:
-    return 'Core: throughput and latency (issue "core")'
-
-
-def _access_values(ctx: Context) -> int:
-    """Scalar values in one ``Access30`` response (what execution actually resolves)."""
-    from bench.scenarios import post, target_of
-
+def _access_values(ctx: Context) -> tuple[int, int]:
+    """Scalar values and bytes in one ``Access30`` response (what execution resolves)."""
     server, headers = target_of(ctx, ACCESS30)
     status, body = post(server.port, ACCESS30.path, ACCESS30.body(), headers)
-    import json
-
-    return count_leaf_values(json.loads(body)["data"]) if status == 200 else 0
+    return (count_leaf_values(json.loads(body)["data"]) if status == 200 else 0), len(body)

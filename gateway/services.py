@@ -22,6 +22,7 @@ from gateway.auth.rbac import RBAC
 from gateway.auth.roles import RoleAdmin
 from gateway.auth.token_admin import TokenAdmin
 from gateway.auth.tokens import TokenService
+from gateway.backends.registry import Backends, open_backends
 from gateway.metrics import Metrics
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
@@ -50,10 +51,12 @@ class Services:
     rate_limiter: RateLimiter
     http: httpx.AsyncClient
     """Shared client for small calls of our own (JWKS); backends own their clients."""
+    backends: Backends
     _stack: AsyncExitStack
 
     @classmethod
     async def start(cls, settings: Settings, *, metrics: Metrics | None = None) -> Services:
+        metrics = metrics or Metrics()
         stack = AsyncExitStack()
         try:
             store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
@@ -74,6 +77,7 @@ class Services:
             oidc = (
                 OIDCVerifier(settings=settings.oidc, http=http) if settings.oidc.enabled else None
             )
+            backends = await open_backends(settings, observer=metrics, stack=stack)
             limiter = make_rate_limiter(
                 settings.redis_url,
                 settings.limits.rate_per_second,
@@ -86,7 +90,7 @@ class Services:
             raise
         return cls(
             settings=settings,
-            metrics=metrics or Metrics(),
+            metrics=metrics,
             store=store,
             pubsub=pubsub,
             secrets=SecretBox(keys=keys),
@@ -98,6 +102,7 @@ class Services:
             authenticator=Authenticator(tokens=tokens, oidc=oidc),
             rate_limiter=limiter,
             http=http,
+            backends=backends,
             _stack=stack,
         )
 
@@ -115,6 +120,7 @@ class Services:
             log.warning("store not ready: %s", exc)
             checks["store"] = {"ok": False, "error": type(exc).__name__}
         checks["store"]["seconds"] = round(time.perf_counter() - start, 4)
+        checks.update(await self.backends.readiness())
         return checks
 
     async def resolve(self, principal: Principal) -> tuple[frozenset[str], frozenset[str]]:
