@@ -10,28 +10,33 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from gateway.errors import ConfigurationError
 
+N = TypeVar("N", int, float)
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+DEFAULT_STORE = "sqlite:///./ops-gateway.db"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
+def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {noun}, got {raw!r}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    return _number(env, name, default, float)
 
 
 def _str(env: Mapping[str, str], name: str) -> str | None:
@@ -83,7 +88,7 @@ class OIDCSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    store_url: str = "sqlite:///./ops-gateway.db"
+    store_url: str = DEFAULT_STORE
     redis_url: str | None = None
     redis_prefix: str = "ogw:"
     """Key and channel prefix in Redis, so several gateways can share one server."""
@@ -102,7 +107,7 @@ class Settings:
     traefik_api_url: str | None = None
     traefik_acme_json: str | None = None
     traefik_dynamic_dir: str | None = None
-    docker_host: str = "unix:///var/run/docker.sock"
+    docker_host: str = DEFAULT_DOCKER_HOST
     brigade_api_url: str | None = None
     brigade_api_key: str | None = None
     acme_directory_url: str | None = None
@@ -112,7 +117,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        store_url = _str(env, "GATEWAY_STORE") or cls.store_url
+        store_url = _str(env, "GATEWAY_STORE") or DEFAULT_STORE
         data_dir = Path(_str(env, "GATEWAY_DATA_DIR") or _default_data_dir(store_url))
         return cls(
             store_url=store_url,
@@ -137,7 +142,7 @@ class Settings:
             traefik_api_url=_str(env, "TRAEFIK_API_URL"),
             traefik_acme_json=_str(env, "TRAEFIK_ACME_JSON"),
             traefik_dynamic_dir=_str(env, "TRAEFIK_DYNAMIC_DIR"),
-            docker_host=_str(env, "DOCKER_HOST") or cls.docker_host,
+            docker_host=_str(env, "DOCKER_HOST") or DEFAULT_DOCKER_HOST,
             brigade_api_url=_str(env, "BRIGADE_API_URL"),
             brigade_api_key=_str(env, "BRIGADE_API_KEY"),
             acme_directory_url=_str(env, "ACME_DIRECTORY_URL"),

@@ -80,14 +80,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def serve(env: dict[str, str]) -> Iterator[callable]:
+def serve(env: dict[str, str], tmp_path: Path) -> Iterator[callable]:
+    """``ops-gateway serve`` as `make run` runs it: no store settings, in a fresh folder."""
     procs: list[subprocess.Popen[str]] = []
+    defaults = {k: v for k, v in env.items() if k not in ("GATEWAY_STORE", "GATEWAY_DATA_DIR")}
 
     def start() -> tuple[subprocess.Popen[str], str]:
         port = _free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
-            env=env,
+            env=defaults,
+            cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -118,12 +121,15 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_first_serve_prints_a_working_admin_token_once(serve) -> None:
+def test_first_serve_prints_a_working_admin_token_once(serve, tmp_path: Path) -> None:
     proc, url = serve()
     output = _stop(proc)
     tokens = TOKEN.findall(output)
     assert len(tokens) == 1, output
     assert f"{url}/graphql" in output
+    # The embedded defaults: a SQLite file and a generated key file in the working folder.
+    assert (tmp_path / "ops-gateway.db").exists()
+    assert (tmp_path / "secret.keys").stat().st_mode & 0o777 == 0o600
 
     proc, url = serve()
     headers = {"Authorization": f"Bearer {tokens[0]}"}
