@@ -17,10 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
 from gateway.errors import ErrorCode, GatewayError, RateLimited, Unauthenticated
@@ -85,6 +88,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if exc.http_status == 429:
                 headers["Retry-After"] = str(max(1, round(exc.extensions.get("retryAfter", 1))))
             response = error_response(exc.http_status, exc.code, exc.message, headers)
+        except Exception:  # a bug of ours: answer in GraphQL's shape, never with a traceback
+            log.exception("unhandled error in /graphql")
+            response = error_response(500, ErrorCode.INTERNAL, "Internal error")
         await response(scope, receive, send)
 
     async def _handle_http(self, request: Request) -> Response:
@@ -106,6 +112,48 @@ class GatewayGraphQL(GraphQL[Context, None]):
             permissions=permissions,
         )
         return await self.run(request)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        # Strawberry assumes a JSON body is an object; `null`, `42` or `"x"` would crash it.
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and content_type == "application/json":
+            data = self.parse_json(await request.get_body())
+            if not isinstance(data, dict):
+                raise HTTPException(400, "the request body must be a JSON object")
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: Any,
+    ) -> Any:
+        # Like Strawberry's, but subscriptions over plain HTTP are refused with a clear 400
+        # (Strawberry would run them as a query and fail inside); they live on the websocket.
+        allowed = {OperationType.QUERY}
+        if request_adapter.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            what = exc.operation_type.value
+            where = "over the websocket at /graphql" if what == "subscription" else "with POST"
+            raise HTTPException(400, f"{what} operations must be sent {where}") from exc
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, Request):

@@ -80,6 +80,12 @@ async def test_malformed_requests_get_400(gateway: Gateway) -> None:
         (b'{"variables": {}}', "application/json"),
         (b'{"query": 42}', "application/json"),
         (b'{"query": "{ me { subject } }", "variables": [1]}', "application/json"),
+        (b"null", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'"text"', "application/json"),
+        (b"query=x", "application/x-www-form-urlencoded"),
+        (b'{"query": "subscription { auditEvents { actor } }"}', "application/json"),
+        (b'{"query": "{ me { subject } }", "operationName": "Nope"}', "application/json"),
     ]
     for content, ctype in cases:
         response = await gateway.client.post(
