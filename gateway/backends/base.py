@@ -1,61 +1,32 @@
 """BackendClient: the base every backend client subclasses (DESIGN §8).
 
 One ``httpx.AsyncClient`` per backend for the app's lifetime, a semaphore sized to its pool,
-bounded retries with backoff for idempotent calls, a circuit breaker, and ONE place
-(:meth:`BackendClient._map_error`) where transport and status failures become gateway errors.
+bounded retries with backoff for idempotent calls (:mod:`gateway.backends.retry`), a circuit
+breaker, and ONE place (:func:`gateway.backends.failures.map_error`) where transport and status
+failures become gateway errors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json as jsonlib
 import logging
-import random
-import re
 import ssl
 import time
 from collections.abc import Collection, Mapping
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import httpx
 
 from gateway.backends.breaker import BreakerState, CircuitBreaker
-from gateway.errors import (
-    BackendError,
-    BackendNotFound,
-    BackendTimeout,
-    BackendUnavailable,
-    CircuitOpen,
-    NotConfigured,
-)
+from gateway.backends.failures import BREAKER_STATUSES, SENSITIVE_HEADER, map_error, short_path
+from gateway.backends.observer import CallObserver, Outcome, notify, outcome_of
+from gateway.backends.retry import retry_budget, retry_delay
+from gateway.errors import BackendError, CircuitOpen, NotConfigured
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["ok", "error", "timeout", "unavailable", "circuit_open"]
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Answers that say "this backend is in trouble" and so count against the breaker; any other
-# answer (even a 4xx) proves the backend is up.
-BREAKER_STATUSES = frozenset({429, *range(500, 600)})
-_SENSITIVE_HEADER = re.compile(r"authorization|cookie|token|secret|key|password", re.I)
-_SECRETISH = re.compile(
-    r"(?i)(bearer\s+|basic\s+|(?:api[_-]?key|token|secret|password)[\"']?\s*[:=]\s*[\"']?)"
-    r"[^\s\"',&}]+"
-)
-
-
-# Most specific first. A 404 is "ok": the backend is fine, the thing asked for does not exist.
-_OUTCOMES: tuple[tuple[type[BackendError], Outcome], ...] = (
-    (BackendNotFound, "ok"),
-    (CircuitOpen, "circuit_open"),
-    (BackendTimeout, "timeout"),
-    (BackendUnavailable, "unavailable"),
-)
-
-
-class CallObserver(Protocol):
-    def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None: ...
+__all__ = ["BackendClient", "CallObserver"]  # other modules import both from here
 
 
 class BackendClient:
@@ -140,7 +111,7 @@ class BackendClient:
         home = self._client.base_url if self._client is not None else None
         url = request.url
         if home is None or (url.scheme, url.host, url.port) != (home.scheme, home.host, home.port):
-            for header in [h for h in request.headers if _SENSITIVE_HEADER.search(h)]:
+            for header in [h for h in request.headers if SENSITIVE_HEADER.search(h)]:
                 del request.headers[header]
 
     async def aclose(self) -> None:
@@ -239,11 +210,7 @@ class BackendClient:
             raise RuntimeError(f"{self.name} client is closed")
         await self.open()
         method = method.upper()
-        retries = (
-            self.retries
-            if (idempotent if idempotent is not None else method in IDEMPOTENT_METHODS)
-            else 0
-        )
+        retries = retry_budget(method, idempotent, self.retries)
         send = {
             "params": params,
             "json": json,
@@ -262,12 +229,12 @@ class BackendClient:
             outcome = None  # our caller gave up; that says nothing about the backend
             raise
         except BackendError as exc:
-            outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), "error")
+            outcome = outcome_of(exc)
             raise
         finally:
             if outcome is not None:
                 self.failures += outcome != "ok"
-                self._observe(method, outcome, time.perf_counter() - started)
+                notify(self.observer, self.name, method, outcome, time.perf_counter() - started)
 
     async def _send(
         self, method: str, path: str, send: dict[str, Any], *, retries: int, accept: Collection[int]
@@ -293,10 +260,9 @@ class BackendClient:
                     response = await self._client.request(method, path, **send)
                 except httpx.HTTPError as exc:
                     failure = exc
-            retryable = failure is not None or response.status_code in RETRY_STATUSES
-            delay = self._retry_delay(attempt, response) if retryable else None
+            delay = retry_delay(attempt, response, self.backoff, self.retry_after_cap)
             if delay is not None and attempt < retries:
-                log.info("%s %s %s: retry in %.2fs", self.name, method, _short(path), delay)
+                log.info("%s %s %s: retry in %.2fs", self.name, method, short_path(path), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
@@ -305,58 +271,15 @@ class BackendClient:
             else:
                 self.breaker.record_success()
             if failure is not None:
-                raise self._map_error(method, path, exc=failure) from failure
+                raise self._map_error(method, path, failure) from failure
             if response.status_code >= 400 and response.status_code not in accept:
-                raise self._map_error(method, path, response=response)
+                raise self._map_error(method, path, response)
             return response
 
-    def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
-        """Seconds to wait before the next attempt, or None when a retry is not worth it."""
-        if response is not None and response.status_code in (429, 503):
-            after = _parse_retry_after(response.headers.get("Retry-After"))
-            if after is not None:
-                # Waiting longer than the cap is worse than failing now: a whole GraphQL
-                # query is waiting on this call.
-                return after if after <= self.retry_after_cap else None
-        base = min(self.backoff * 2**attempt, 2.0)
-        return base / 2 + random.uniform(0, base / 2)  # "equal jitter"
-
     def _map_error(
-        self,
-        method: str,
-        path: str,
-        *,
-        exc: httpx.HTTPError | None = None,
-        response: httpx.Response | None = None,
+        self, method: str, path: str, failure: httpx.HTTPError | httpx.Response
     ) -> BackendError:
-        """The one place transport errors and error statuses become gateway errors."""
-        name, where = self.name, f"{method} {_short(path)}"
-        if exc is not None:
-            if isinstance(exc, httpx.TimeoutException):  # connect, read, write or pool
-                return BackendTimeout(f"{name} timed out on {where}", backend=name)
-            if isinstance(exc, httpx.ConnectError):  # refused, DNS, unreachable
-                return BackendUnavailable(f"cannot connect to {name}", backend=name)
-            if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
-                return BackendUnavailable(f"connection to {name} failed on {where}", backend=name)
-            return BackendError(f"{name} request failed ({type(exc).__name__})", backend=name)
-        assert response is not None
-        status = response.status_code
-        if status == 404:
-            return BackendNotFound(f"{name}: not found ({where})", backend=name, status=404)
-        if status in (401, 403):  # the gateway's own credentials, not the caller's
-            hint = f"; check {self.credentials_var}" if self.credentials_var else ""
-            message = f"{name} rejected the gateway's credentials (HTTP {status}){hint}"
-            return BackendError(message, backend=name, status=status)
-        if status == 429:
-            return BackendError(f"{name} is rate limiting the gateway", backend=name, status=429)
-        snippet = self._snippet(response)
-        detail = f": {snippet}" if snippet else ""
-        message = (
-            f"{name} failed with HTTP {status}{detail}"
-            if status >= 500
-            else f"{name} rejected {where} (HTTP {status}){detail}"
-        )
-        return BackendError(message, backend=name, status=status)
+        return map_error(self.name, method, path, failure, self.credentials_var, self.headers)
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:
@@ -366,64 +289,5 @@ class BackendClient:
         except ValueError:
             raise BackendError(f"invalid JSON from {self.name}", backend=self.name) from None
 
-    def _snippet(self, response: httpx.Response, limit: int = 160) -> str:
-        """A short, sanitized excerpt of an error body: never verbatim, never our secrets."""
-        ctype = response.headers.get("content-type", "")
-        if "json" not in ctype and not ctype.startswith("text/plain"):
-            return ""  # HTML error pages and binary bodies say nothing useful
-        text = response.text
-        try:
-            body = jsonlib.loads(text)
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            text = next(
-                (
-                    body[k]
-                    for k in ("message", "error", "detail", "error_details")
-                    if isinstance(body.get(k), str)
-                ),
-                text,
-            )
-        for header, value in self.headers.items():
-            if _SENSITIVE_HEADER.search(header):
-                for secret in {value, *value.split()[-1:]}:
-                    if len(secret) >= 4:
-                        text = text.replace(secret, "[redacted]")
-        text = " ".join(
-            "".join(c for c in _SECRETISH.sub(r"\1[redacted]", text) if c.isprintable()).split()
-        )
-        return text if len(text) <= limit else text[: limit - 1] + "…"
-
-    def _observe(self, method: str, outcome: Outcome, seconds: float) -> None:
-        if self.observer is None:
-            return
-        try:
-            self.observer.on_call(
-                backend=self.name, method=method, outcome=outcome, seconds=seconds
-            )
-        except Exception:  # metrics must never fail a call
-            log.exception("call observer failed for %s", self.name)
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
-
-
-def _short(path: str) -> str:
-    """The path without its query string (which may carry keys), for messages and logs."""
-    return path.split("?", 1)[0][:120]
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delay-seconds or an HTTP-date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

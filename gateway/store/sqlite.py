@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,30 +18,11 @@ import orjson
 
 from gateway.errors import ConflictError
 from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.sqlite_schema import connect
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
 
-_SCHEMA = """
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, id TEXT NOT NULL,
-    data TEXT NOT NULL, version INTEGER NOT NULL, updated_at REAL NOT NULL,
-    PRIMARY KEY (collection, id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS logs (stream TEXT NOT NULL, cursor INTEGER NOT NULL, key TEXT,
-    data TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (stream, cursor)) WITHOUT ROWID;
--- Idempotency keys live apart from the entries, so trim() cannot make a key appendable again.
-CREATE TABLE IF NOT EXISTS log_keys (stream TEXT NOT NULL, key TEXT NOT NULL,
-    cursor INTEGER NOT NULL, PRIMARY KEY (stream, key)) WITHOUT ROWID;
--- Last cursor handed out per stream, so cursors never repeat after a trim emptied a stream.
-CREATE TABLE IF NOT EXISTS log_heads (stream TEXT PRIMARY KEY, last_cursor INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (namespace TEXT NOT NULL, name TEXT NOT NULL,
-    value INTEGER NOT NULL, PRIMARY KEY (namespace, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ttl (key TEXT PRIMARY KEY, value TEXT NOT NULL,
-    expires_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS ttl_expires_at ON ttl (expires_at);
-PRAGMA user_version = 1;
-COMMIT;
-"""
 _DOCS = "SELECT id, data, version, updated_at FROM documents WHERE collection = ?"
 _VERSION = "SELECT version FROM documents WHERE collection = ? AND id = ?"
 _PUT = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)"
@@ -120,35 +100,14 @@ class SQLiteStore:
     async def _all(self, sql: str, args: Row) -> builtins.list[Row]:
         return await self._run(lambda c: c.execute(sql, args).fetchall())
 
-    def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            # Create the file 0600 ourselves: it holds tokens and encrypted secrets. SQLite
-            # gives the -wal and -shm files the mode of the database file.
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        conn = sqlite3.connect(self.path, isolation_level=None)  # we issue BEGIN/COMMIT
-        try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode.lower() not in ("wal", "memory"):
-                raise RuntimeError(f"SQLite refused WAL mode for {self.path} (got {mode!r})")
-            # WAL + NORMAL: a commit is write()n to the WAL before it returns, so it survives
-            # a process crash (kill -9, see tests/store/test_durability.py); only an OS crash
-            # or power loss may lose the last commits (FULL would fsync each one).
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     # -- lifecycle -----------------------------------------------------------------------
     async def open(self) -> None:
         if self._conn is not None:
             return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         try:  # the connection is created on the worker thread and only ever used there
-            self._conn = await asyncio.get_running_loop().run_in_executor(executor, self._connect)
+            loop = asyncio.get_running_loop()
+            self._conn = await loop.run_in_executor(executor, connect, self.path)
         except BaseException:
             executor.shutdown(wait=False)
             raise
