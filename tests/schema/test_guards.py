@@ -99,3 +99,15 @@ async def test_revoked_token_is_refused(gateway: Gateway) -> None:
     assert (await gateway.post("{ me { subject } }", token=secret)).status_code == 200
     await gateway.services.tokens.revoke(token.id)
     assert (await gateway.post("{ me { subject } }", token=secret)).status_code == 401
+
+
+def test_domain_root_fields_are_nullable() -> None:
+    """A failing backend or a forbidden domain must null only its own root field."""
+    query_type = SCHEMA._schema.query_type
+    assert query_type is not None
+    non_null = [
+        name
+        for name, field in query_type.fields.items()
+        if name != "me" and type(field.type).__name__ == "GraphQLNonNull"
+    ]
+    assert non_null == []
