@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.auth.principal import Principal
+from gateway.auth.rbac import RoleGraph
 from gateway.auth.roles import Actor
 
 if TYPE_CHECKING:
@@ -57,6 +58,29 @@ class Context:
         self.loaders = Loaders()
         # Filled by the websocket protocols with the connection_init payload.
         self.connection_params: dict[str, Any] | None = None
+        self._role_graph: RoleGraph | None = None
+
+    async def sign_in(self, principal: Principal) -> None:
+        """Attach the caller: their roles (credential + assigned) and effective permissions."""
+        self.principal = principal
+        self.roles = await self.services.rbac.roles_of(principal.subject, principal.roles)
+        self.permissions = (await self.role_graph()).effective(self.roles)
+
+    def forget_role_graph(self) -> None:
+        """After a mutation changed roles, later fields of the request must see the change."""
+        self._role_graph = None
+
+    async def role_graph(self) -> RoleGraph:
+        """The role graph, loaded once per HTTP request (many resolvers ask for it).
+
+        A websocket connection lives long, so it asks the (generation-checked) RBAC cache
+        every time and sees grant changes made while it is open.
+        """
+        if isinstance(self.request, WebSocket):
+            return await self.services.rbac.graph()
+        if self._role_graph is None:
+            self._role_graph = await self.services.rbac.graph()
+        return self._role_graph
 
     @property
     def actor(self) -> Actor:

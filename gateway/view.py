@@ -103,14 +103,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         retry_after = await services.rate_limiter.hit(principal.subject)
         if retry_after is not None:
             raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
-        roles, permissions = await services.resolve(principal)
-        request.state.context = Context(
-            services=services,
-            request=request,
-            principal=principal,
-            roles=roles,
-            permissions=permissions,
-        )
+        context = Context(services=services, request=request)
+        await context.sign_in(principal)
+        request.state.context = context
         return await self.run(request)
 
     async def parse_http_body(self, request: Any) -> Any:
@@ -172,8 +167,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             )
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from None
-        context.principal = principal
-        context.roles, context.permissions = await services.resolve(principal)
+        await context.sign_in(principal)
         return None
 
     def encode_json(self, data: object) -> str:

@@ -31,9 +31,11 @@ from schema.permissions import require
 T = TypeVar("T")
 
 
-async def _attempt(make: Callable[[], Awaitable[T]]) -> T | AccessError:
+async def _attempt(info: Info, make: Callable[[], Awaitable[T]]) -> T | AccessError:
     try:
-        return await make()
+        result = await make()
+        info.context.forget_role_graph()
+        return result
     except AccessFailure as failure:
         return AccessError.from_failure(failure)
     except BadUserInput as exc:
@@ -78,7 +80,7 @@ async def _grants(
         change = admin.grant if add else admin.revoke
         return Role.from_role(await change(info.context.actor, role=role, permissions=keys))
 
-    return await _attempt(run)
+    return await _attempt(info, run)
 
 
 async def _assignment(
@@ -91,7 +93,7 @@ async def _assignment(
         roles = await change(info.context.actor, subject=subject, role=role)
         return SubjectRoles(subject=subject, roles=roles)
 
-    return await _attempt(run)
+    return await _attempt(info, run)
 
 
 @strawberry.type
@@ -110,7 +112,7 @@ class AccessMutation:
             )
             return Role.from_role(role)
 
-        return await _attempt(run)
+        return await _attempt(info, run)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def update_role(self, info: Info, input: UpdateRoleInput) -> RoleResult:
@@ -126,7 +128,7 @@ class AccessMutation:
             )
             return Role.from_role(role)
 
-        return await _attempt(run)
+        return await _attempt(info, run)
 
     @strawberry.mutation(extensions=[require("access", "delete")])
     async def delete_role(self, info: Info, name: str) -> DeleteRoleResult:
@@ -136,7 +138,7 @@ class AccessMutation:
             role = await admin.delete_role(info.context.actor, name=name)
             return DeletedRole(name=role.name)
 
-        return await _attempt(run)
+        return await _attempt(info, run)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def grant_permission(
@@ -191,7 +193,7 @@ class AccessMutation:
             )
             return CreatedApiToken(token=secret, api_token=ApiToken.from_token(token))
 
-        return await _attempt(run)
+        return await _attempt(info, run)
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> RevokeApiTokenResult:
@@ -201,4 +203,4 @@ class AccessMutation:
             token = await services.token_admin.revoke(info.context.actor, token_id=str(id))
             return ApiToken.from_token(token)
 
-        return await _attempt(run)
+        return await _attempt(info, run)

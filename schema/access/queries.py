@@ -46,18 +46,18 @@ async def _subject_roles(info: Info, subject: str) -> frozenset[str]:
 class AccessQuery:
     @strawberry.field
     async def roles(self, info: Info) -> list[Role]:
-        graph = await info.context.services.rbac.graph()
+        graph = await info.context.role_graph()
         return [Role.from_role(r) for r in sorted(graph.roles.values(), key=lambda r: r.name)]
 
     @strawberry.field
     async def role(self, info: Info, name: str) -> Role | None:
-        graph = await info.context.services.rbac.graph()
+        graph = await info.context.role_graph()
         found = graph.roles.get(name)
         return Role.from_role(found) if found else None
 
     @strawberry.field(description="Every role against every resource and action.")
     async def matrix(self, info: Info) -> PermissionMatrix:
-        graph = await info.context.services.rbac.graph()
+        graph = await info.context.role_graph()
         rows = []
         for name in sorted(graph.roles):
             effective = graph.effective([name])
@@ -79,7 +79,7 @@ class AccessQuery:
 
     @strawberry.field(description="Roles ordered from the top of the inheritance tree down.")
     async def hierarchy(self, info: Info) -> list[RoleNode]:
-        graph = await info.context.services.rbac.graph()
+        graph = await info.context.role_graph()
         nodes = [
             RoleNode(
                 name=r.name,
@@ -98,7 +98,7 @@ class AccessQuery:
     ) -> CheckResult:
         roles = await _subject_roles(info, subject)
         key = permission_key(resource.value, action.value)
-        result = await info.context.services.rbac.check(roles, key)
+        result = (await info.context.role_graph()).check(roles, key)
         return CheckResult(
             subject=subject,
             permission=Permission(resource=resource, action=action),
@@ -116,7 +116,7 @@ class AccessQuery:
         if subject is None:
             return permissions(info.context.permissions)
         roles = await _subject_roles(info, subject)
-        return permissions(await info.context.services.rbac.effective_permissions(roles))
+        return permissions((await info.context.role_graph()).effective(roles))
 
     @strawberry.field
     async def assignments(self, info: Info, subject: str) -> SubjectRoles:

@@ -88,7 +88,7 @@ class Role:
 
     @strawberry.field(description="Granted directly or through inherited roles.")
     async def effective_permissions(self, info: Info) -> list[Permission]:
-        return permissions(await info.context.services.rbac.effective_permissions([self.name]))
+        return permissions((await info.context.role_graph()).effective([self.name]))
 
     @classmethod
     def from_role(cls, role: rbac.Role) -> Role:
