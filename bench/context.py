@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import LoadSpec
-from bench.servers import HOST, Server, child_env, spawn, stop
+from bench.servers import HOST, Server, child_env, spawn, stop, system_busy
 from bench.stats import LoadResult
 
 BENCH_SUBJECT = "bench"
 # Variables Settings.from_env reads that must not leak from the caller's shell into the
 # gateway under test (a REDIS_URL would move rate limiting and pub/sub to Redis).
 _SCRUBBED_PREFIXES = ("GATEWAY_", "REDIS_", "OIDC_")
+APPS: dict[str, str] = {
+    "floor": "bench.targets:floor_app",
+    "strawberry": "bench.strawberry_target:app",
+}
+"""Plain ASGI targets by name (``module:factory``); the gateway has its own set-up."""
 _START_DELAY = 1.0
 """Seconds between spawning the client processes and the start of their warm-up."""
 
@@ -33,6 +38,8 @@ class Options:
     clients: int = 1
     """Load generator processes (the connections are split between them)."""
     client: str = "raw"
+    rounds: int = 2
+    """Times each scenario is measured (interleaved); reports keep the best round."""
     profile: bool = True
 
 
@@ -52,7 +59,7 @@ class Context:
         self.options = options
         self.stack = stack
         self.tmp = tmp
-        self._floor: Server | None = None
+        self._apps: dict[str, Server] = {}
         self._gateway: GatewayTarget | None = None
         self.notes: list[str] = []
         """Warnings about the run itself, shown in RESULTS.md."""
@@ -64,10 +71,11 @@ class Context:
         self.stack.enter_context(server)
         return server
 
-    def floor(self) -> Server:
-        if self._floor is None:
-            self._floor = self.serve("floor", "bench.targets:floor_app")
-        return self._floor
+    def app(self, name: str) -> Server:
+        """The target ``name`` of :data:`APPS`, started on first use."""
+        if name not in self._apps:
+            self._apps[name] = self.serve(name, APPS[name])
+        return self._apps[name]
 
     def gateway(self) -> GatewayTarget:
         """The gateway on a fresh SQLite store, with an admin token for subject ``bench``."""
@@ -81,15 +89,17 @@ class Context:
 
         data = self.tmp / name
         data.mkdir()
-        full = scrubbed({
-            "GATEWAY_STORE": f"sqlite:///{data / 'gateway.db'}",
-            "GATEWAY_DATA_DIR": str(data),
-            "GATEWAY_SECRET_KEYS": Fernet.generate_key().decode(),
-            # Far above anything one worker can serve: the per-subject limiter never throttles.
-            "GATEWAY_RATE_PER_SECOND": "1000000000",
-            "GATEWAY_RATE_BURST": "1000000000",
-            **env,
-        })
+        full = scrubbed(
+            {
+                "GATEWAY_STORE": f"sqlite:///{data / 'gateway.db'}",
+                "GATEWAY_DATA_DIR": str(data),
+                "GATEWAY_SECRET_KEYS": Fernet.generate_key().decode(),
+                # Far above anything one worker can serve: the per-subject limiter never throttles.
+                "GATEWAY_RATE_PER_SECOND": "1000000000",
+                "GATEWAY_RATE_BURST": "1000000000",
+                **env,
+            }
+        )
         token = create_token(full, subject=BENCH_SUBJECT, role="admin")
         server = self.serve(name, "gateway.cli:app_from_env", full)
         return GatewayTarget(server=server, token=token, env=full)
@@ -118,15 +128,23 @@ class Context:
                 running.append((spawn(argv, log=log), out_file))
             warm_end = start_at + spec.warmup
             _sleep_until(warm_end)
-            cpu_start = server.cpu()
+            cpu_start, busy_start = server.cpu(), system_busy()
             _sleep_until(warm_end + spec.duration)
-            cpu_end = server.cpu()
+            cpu_end, busy_end = server.cpu(), system_busy()
             tallies = [_collect(p, out, spec.deadline + 10) for p, out in running]
         finally:
             for process, _ in running:
                 stop(process, grace=1.0)
-        server_cpu = None if cpu_start is None or cpu_end is None else cpu_end - cpu_start
-        return _merge(scenario, spec, processes, tallies, server_cpu)
+        if server.process is not None and server.process.poll() is not None:
+            raise RuntimeError(
+                f"the {server.name} server exited during {scenario}:\n{server.log_tail()}"
+            )
+        result = _merge(scenario, spec, processes, tallies)
+        if cpu_start is not None and cpu_end is not None:
+            result.server_cpu = cpu_end - cpu_start
+        if busy_start is not None and busy_end is not None:
+            result.system_cpu = busy_end - busy_start
+        return result
 
 
 def _sleep_until(instant: float) -> None:
@@ -152,7 +170,6 @@ def _merge(
     spec: LoadSpec,
     processes: int,
     tallies: list[dict[str, Any]],
-    server_cpu: float | None,
 ) -> LoadResult:
     result = LoadResult(
         scenario=scenario,
@@ -162,7 +179,6 @@ def _merge(
         window=spec.duration,
         ok=0,
         errors=0,
-        server_cpu=server_cpu,
     )
     for tally in tallies:
         result.ok += tally["ok"]
@@ -200,4 +216,3 @@ def scrubbed(env: dict[str, str]) -> dict[str, str]:
     """``env`` plus empty values for the caller's gateway variables (see _SCRUBBED_PREFIXES)."""
     blank = {k: "" for k in os.environ if k.startswith(_SCRUBBED_PREFIXES)}
     return {**blank, **env}
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bench.profiling import FunctionCost, QueryProfile
@@ -25,18 +26,24 @@ def _us(seconds: float | None) -> str:
     return "?" if seconds is None else f"{seconds * 1e6:,.0f}"
 
 
-def results_table(rows: list[tuple[str, LoadResult]], floor: LoadResult) -> list[str]:
+def results_table(
+    rows: list[tuple[str, LoadResult]],
+    floor: LoadResult,
+    rounds: dict[str, list[LoadResult]] | None = None,
+) -> list[str]:
     lines = [
-        "| scenario | client | req/s | p50 ms | p90 ms | p99 ms | errors | requests "
-        "| server CPU | client CPU | server CPU µs/req | vs floor |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p90 ms | p99 ms | errors | requests | server CPU "
+        "| client CPU | other load | server CPU µs/req | vs floor | req/s, every round |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for title, r in rows:
+        every = (rounds or {}).get(r.scenario, [r])
         lines.append(
-            f"| {title} | {r.client} | {r.rps:,.0f} | {_ms(r.p(50))} | {_ms(r.p(90))} "
+            f"| {title} | **{r.rps:,.0f}** | {_ms(r.p(50))} | {_ms(r.p(90))} "
             f"| {_ms(r.p(99))} | {r.errors} | {r.requests:,} | {_pct(r.server_cpu_share)} "
-            f"| {_pct(r.client_cpu_share)} | {_us(r.server_cpu_per_request)} "
-            f"| {r.rps / floor.rps:.1%} |"
+            f"| {_pct(r.client_cpu_share)} | {_pct(r.other_cpu_share)} "
+            f"| {_us(r.server_cpu_per_request)} | {r.rps / floor.rps:.1%} "
+            f"| {', '.join(f'{x.rps:,.0f}' for x in every)} |"
         )
     return lines
 
@@ -51,12 +58,32 @@ def _errors(rows: list[tuple[str, LoadResult]]) -> list[str]:
     return lines or ["No errors: every response had status 200 and the validated body."]
 
 
+def _rounds_note(n: int) -> str:
+    if n == 1:
+        return "One round per scenario (`--rounds 1`)."
+    return (
+        f"Each row is the best of {n} interleaved rounds by req/s (other work on the machine "
+        "can only slow a round down); the last column has every round."
+    )
+
+
+def _server_bound(r: LoadResult) -> bool:
+    server = r.server_cpu_share
+    return server is not None and server >= BUSY and r.client_cpu_share < BUSY
+
+
 def _bound(r: LoadResult) -> str:
-    server, client = r.server_cpu_share, r.client_cpu_share
+    server, client, other = r.server_cpu_share, r.client_cpu_share, r.other_cpu_share
     if server is not None and server >= BUSY and client < BUSY:
         return f"server-bound (server {server:.0%} of a core, client {client:.0%})"
     if client >= BUSY:
         return f"**client-bound** (client {client:.0%} of a core, server {_pct(server)})"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if server is not None and other is not None and server + client + other >= BUSY * (cores or 1):
+        return (
+            f"**CPU-starved**: all {cores} cores busy, other processes took {other:.0%} of a "
+            f"core (server {server:.0%}, client {client:.0%})"
+        )
     return f"neither process saturated (server {_pct(server)}, client {client:.0%})"
 
 
@@ -70,7 +97,9 @@ def _cost_rows(costs: list[FunctionCost]) -> list[str]:
 
 
 def render(
+    titles: dict[str, str],
     results: dict[str, LoadResult],
+    rounds: dict[str, list[LoadResult]],
     comparison: LoadResult,
     profiles: list[QueryProfile],
     *,
@@ -79,32 +108,43 @@ def render(
     values: tuple[int, int],
 ) -> tuple[str, dict[str, Any]]:
     floor, me, access = results["floor"], results["me"], results["access30"]
-    titles = {
-        "floor": "bare Starlette (floor)",
-        "me": "`{ me { subject } }`",
-        "access30": f"`access`, {len(leaves)} leaf fields",
-    }
+    engine = results.get("strawberry")
     rows = [(titles[name], r) for name, r in results.items()]
+    every = [r for runs in rounds.values() for r in runs]
     raw = floor if floor.client == "raw" else comparison
     other = comparison if raw is floor else floor
-    out: list[str] = []
-    out += results_table(rows, floor)
+    out: list[str] = [
+        "Targets: **floor** is one Starlette route answering `JSONResponse` with the same "
+        "JSON as the gateway's `me` (no middleware, no GraphQL); **bare Strawberry** "
+        "(`bench/strawberry_target.py`) is `strawberry.asgi.GraphQL` on a one-type schema "
+        "with `ParserCache` and `ValidationCache`, as a reference for the GraphQL engine "
+        "alone; **gateway** is the real app (middlewares, API-token authentication, rate "
+        "limiter, RBAC, query limits, error codes, metrics).",
+        "",
+    ]
+    out += results_table(rows, floor, rounds)
     out += [
         "",
-        "Latency is per request, measured by the client (closed loop: each connection sends "
-        "its next request when the previous answer arrives). \"server CPU\" is the server "
-        "process's CPU time over the window (100% = one core busy throughout); \"server CPU "
-        "µs/req\" divides it by the requests answered.",
+        _rounds_note(len(rounds["floor"]))
+        + " Latency is per request, measured by the client (closed loop: each connection sends "
+        'its next request when the previous answer arrives). "server CPU" is the server '
+        "process's CPU time over the window (100% = one core busy throughout), \"client "
+        'CPU" the load generator\'s, "other load" what every other process on the machine '
+        "used meanwhile (other engineers' test runs share these 2 cores); \"server CPU "
+        "µs/req\" divides the server's CPU time by the requests answered.",
         "",
-        f"**Relative to the floor:** `me` runs at **{me.rps / floor.rps:.0%}** of the "
-        f"floor's throughput, the {len(leaves)}-field `access` query at "
-        f"**{access.rps / floor.rps:.1%}**. In server CPU per request: floor "
-        f"{_us(floor.server_cpu_per_request)} µs, `me` {_us(me.server_cpu_per_request)} µs, "
-        f"`access` {_us(access.server_cpu_per_request)} µs.",
+        f"**Relative to the floor:** the gateway's `me` runs at **{me.rps / floor.rps:.0%}** "
+        f"of the floor's throughput, the {len(leaves)}-field `access` query at "
+        f"**{access.rps / floor.rps:.1%}**"
+        + (f" (bare Strawberry's `me`: {engine.rps / floor.rps:.0%})" if engine else "")
+        + f". Server CPU per request: floor {_us(floor.server_cpu_per_request)} µs, "
+        + (f"bare Strawberry {_us(engine.server_cpu_per_request)} µs, " if engine else "")
+        + f"gateway `me` {_us(me.server_cpu_per_request)} µs, `access` "
+        f"{_us(access.server_cpu_per_request)} µs.",
         "",
         "### Errors",
         "",
-        *_errors([*rows, ("floor with the other client", comparison)]),
+        *_errors([*((r.scenario, r) for r in every), ("floor, other client", comparison)]),
         "",
         "### The client: raw asyncio, and why",
         "",
@@ -114,26 +154,40 @@ def render(
         "",
         *results_table([("floor, raw client", raw), (f"floor, {other.client}", other)], floor),
         "",
-        "httpx spends its CPU in httpcore's connection-pool bookkeeping (see LIBRARY-NOTES, "
-        "encode/httpx#3215), so with httpx in the client process the figures would describe "
-        "the client. The raw client (`bench/load.py`, `asyncio.Protocol` on uvloop, one "
-        "pre-built request, Content-Length framing) needs a fraction of that CPU per "
-        "request: the server's core is the one that saturates, so it is the server that is "
-        "measured. One client process is enough (`--clients N` splits the connections over "
-        "N processes; on 2 cores more client processes would only take CPU from the server).",
+        "httpx spends its CPU in httpcore's connection-pool bookkeeping (LIBRARY-NOTES, "
+        "encode/httpx#3215): with httpx in the client process the figures would describe "
+        "the client. The raw client (`bench/load.py`: `asyncio.Protocol` on uvloop, one "
+        "pre-built request, responses framed by Content-Length) costs "
+        f"{raw.client_cpu / max(raw.requests, 1) * 1e6:.0f} µs of client CPU per request "
+        f"against {other.client_cpu / max(other.requests, 1) * 1e6:.0f} µs for httpx. "
+        "`--clients N` splits the connections over N client processes; on 2 cores more "
+        "client processes would only take CPU from the server.",
         "",
     ]
-    if raw.rps < NOTES_FLOOR * 0.8:
+    if _server_bound(raw):
         out += [
-            f"**Note:** the floor measured {raw.rps:,.0f} req/s, well below the ~"
-            f"{NOTES_FLOOR:,} req/s in LIBRARY-NOTES; {_bound(raw)}. Compare the gateway "
-            "figures with this run's floor, not with the notes.",
+            "With the raw client the server's core saturates before the client's: it is the "
+            "server that is measured, and the default client.",
             "",
         ]
     else:
         out += [
-            f"The floor, {raw.rps:,.0f} req/s, agrees with the ~{NOTES_FLOOR:,} req/s in "
-            "LIBRARY-NOTES.",
+            f"**Warning:** even with the raw client the floor is not server-bound "
+            f"({_bound(raw)}); the floor figure is a lower bound of the server's capacity.",
+            "",
+        ]
+    ratio = raw.rps / NOTES_FLOOR
+    if ratio < 0.8:
+        out += [
+            f"**Note:** the floor measured {raw.rps:,.0f} req/s, far below the ~"
+            f"{NOTES_FLOOR:,} req/s in LIBRARY-NOTES ({_bound(raw)}): compare the gateway "
+            "with this run's floor, not with the notes.",
+            "",
+        ]
+    else:
+        out += [
+            f"The floor, {raw.rps:,.0f} req/s, is {ratio:.0%} of the ~{NOTES_FLOOR:,} req/s "
+            "in LIBRARY-NOTES.",
             "",
         ]
     scalars, size = values
@@ -150,15 +204,14 @@ def render(
         f"({size:,} bytes) for the 5 built-in roles.",
         "",
     ]
-    out += _profile_section(profiles, me, access)
+    out += _profile_section(profiles)
+    out += _interpretation(results, profiles, len(leaves), scalars)
     figures = {name: r.summary() for name, r in results.items()}
     figures[f"floor/{comparison.client}"] = comparison.summary()
     return "\n".join(out), figures
 
 
-def _profile_section(
-    profiles: list[QueryProfile], me: LoadResult, access: LoadResult
-) -> list[str]:
+def _profile_section(profiles: list[QueryProfile]) -> list[str]:
     if not profiles:
         return ["(Profile skipped: `--no-profile`.)", ""]
     by_name = {p.scenario: p for p in profiles}
@@ -178,10 +231,16 @@ def _profile_section(
         )
     out += [
         "",
-        "\"store calls\" are statements handed to the SQLite store's single worker thread "
-        "(`SQLiteStore._run`): each is a thread hop and a wake-up of the event loop.",
+        '"store calls" are statements handed to the SQLite store\'s single worker thread '
+        "(`SQLiteStore._run`): each is a thread hop and a wake-up of the event loop. "
+        "Who makes them (calls per request):",
         "",
+        "| query | caller | store calls/request |",
+        "|---|---|---:|",
     ]
+    for p in profiles:
+        out += [f"| {p.scenario} | `{site}` | {n:g} |" for site, n in p.store_call_sites]
+    out.append("")
     for name in ("access30", "me"):
         p = by_name.get(name)
         if p is None:
@@ -210,4 +269,122 @@ def _profile_section(
         "while it runs: read the shares as a ranking.",
         "",
     ]
+    return out
+
+
+def _share(profile: QueryProfile, *areas: str) -> float:
+    return sum(share for area, share in profile.areas if area.startswith(areas))
+
+
+def _interpretation(
+    results: dict[str, LoadResult],
+    profiles: list[QueryProfile],
+    fields: int,
+    scalars: int,
+) -> list[str]:
+    floor, me, access = results["floor"], results["me"], results["access30"]
+    engine = results.get("strawberry")
+    out = ["### Interpretation", ""]
+    bounds = "; ".join(f"{name}: {_bound(r)}" for name, r in results.items())
+    out.append(
+        f"- **What is measured.** {bounds}. A server-bound row is the capacity of one "
+        "worker on one core."
+    )
+    floor_us, me_us = floor.server_cpu_per_request, me.server_cpu_per_request
+    engine_us = engine.server_cpu_per_request if engine else None
+    access_us = access.server_cpu_per_request
+    by_name = {p.scenario: p for p in profiles}
+    p_me, p_access = by_name.get("me"), by_name.get("access30")
+    if floor_us and me_us:
+        line = (
+            f"- **`me`** costs {_us(me_us)} µs of server CPU per request against "
+            f"{_us(floor_us)} µs for bare Starlette"
+        )
+        if engine_us:
+            line += (
+                f" and {_us(engine_us)} µs for bare Strawberry: HTTP and Starlette are "
+                f"{floor_us / me_us:.0%} of it, the GraphQL engine (cached parse and "
+                f"validation, execution, response) {(engine_us - floor_us) / me_us:.0%}, and "
+                f"the gateway's own work {(me_us - engine_us) / me_us:.0%} "
+                f"(~{_us(me_us - engine_us)} µs: middlewares, authentication, rate limiter, "
+                "role resolution, query limits, extensions, metrics)."
+            )
+        else:
+            line += "."
+        if p_me:
+            sites = ", ".join(f"`{s.split(' ← ')[0]}`" for s, _ in p_me.store_call_sites)
+            waiting = _share(p_me, "event loop", "thread pool", "asyncio")
+            line += (
+                f" Each request makes {p_me.store_calls_per_request:g} store calls ({sites}), "
+                "each a hop to the SQLite thread and back: in the one-at-a-time profile the "
+                f"event loop, its waits and the thread hand-offs are {waiting:.0%} of the "
+                "time (under load other requests fill the waits, but every hop still costs "
+                "CPU in both threads and a loop wake-up)."
+            )
+        out.append(line)
+    if access_us and scalars:
+        line = (
+            f"- **`access`**: {fields} selected fields resolve to {scalars:,} scalar values "
+            "(lists multiply them: every role's permissions and effective permissions, "
+            f"matrix rows x cells), so it costs {_us(access_us)} µs of server CPU, "
+            f"~{access_us / scalars * 1e6:.1f} µs per value."
+        )
+        if p_access:
+            engine_share = _share(p_access, "graphql-core", "strawberry")
+            top = ", ".join(f"`{c.name.rsplit('/', 1)[-1]}`" for c in p_access.top_own[:3])
+            line += (
+                f" graphql-core and Strawberry execution are {engine_share:.0%} of its "
+                f"profile (top own time: {top}): the cost follows the number of values "
+                "resolved, not the number of fields selected; the gateway's own code is a "
+                "small part of it."
+            )
+        out.append(line)
+    out += _hot_spots(p_me, p_access)
+    out.append("")
+    return out
+
+
+def _hot_spots(p_me: QueryProfile | None, p_access: QueryProfile | None) -> list[str]:
+    if p_access is None:
+        return []
+    out: list[str] = []
+    graph_calls = sum(n for site, n in p_access.store_call_sites if "RBAC.graph" in site)
+    total = p_access.store_calls_per_request
+    if graph_calls > 1:
+        from_roles = sum(
+            n
+            for site, n in p_access.store_call_sites
+            if "RBAC.graph" in site and "Role.effective_permissions" in site
+        )
+        per_role = (
+            f", {from_roles:g} of them from `Role.effective_permissions`, once per role"
+            if from_roles
+            else ""
+        )
+        me_graph = (
+            sum(n for site, n in p_me.store_call_sites if "RBAC.graph" in site) if p_me else 0
+        )
+        out.append(
+            f"- **Hot spot: `RBAC.graph` (gateway/auth/rbac.py)** reads the role-graph "
+            f"generation counter from the store on every call: {graph_calls:g} of the "
+            f"{total:.0f} store calls of an `access` request ({me_graph:g} of "
+            f"{p_me.store_calls_per_request if p_me else 0:.0f} for `me`){per_role}. Checking "
+            "the generation once per request (the graph memoised on the request's Context) "
+            "would leave one."
+        )
+    builders = [
+        c
+        for c in p_access.top_project
+        if c.name.startswith("schema/access/types.py") and c.name.endswith("(permissions)")
+    ]
+    if builders:
+        top = max(builders, key=lambda c: c.cumulative)
+        out.append(
+            "- **Also: building permission lists.** `permissions()` in schema/access/types.py "
+            f"({top.calls_per_request:g} calls per `access` request, from `Role.permissions` "
+            "and `Role.effective_permissions`) re-validates and re-sorts every role's keys "
+            "(`normalise` → `parse_permission`, `_matrix_order`) and makes new `Permission` "
+            f"objects each time: {top.cumulative:.0%} of the profile. The role graph is an "
+            "immutable snapshot, so the lists can be built once per snapshot."
+        )
     return out

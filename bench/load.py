@@ -212,6 +212,7 @@ class RawConnection(asyncio.Protocol):
         return waiter
 
     def abort(self) -> None:
+        self.closed = True  # at once: connection_lost only runs on a later loop iteration
         if self.transport is not None:
             self.transport.abort()
 
@@ -232,9 +233,7 @@ async def run_raw(spec: LoadSpec, tally: Tally) -> None:
     connections: list[RawConnection] = []
 
     async def connect() -> RawConnection:
-        _, conn = await loop.create_connection(
-            lambda: RawConnection(loop), spec.host, spec.port
-        )
+        _, conn = await loop.create_connection(lambda: RawConnection(loop), spec.host, spec.port)
         connections.append(conn)
         return conn
 

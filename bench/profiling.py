@@ -12,8 +12,10 @@ import asyncio
 import cProfile
 import functools
 import pstats
+import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ class QueryProfile:
     store_calls_per_request: float
     """Statements handed to the SQLite store's thread per request."""
     response_bytes: int
+    store_call_sites: list[tuple[str, float]] = field(default_factory=list)
+    """Who asks the store (first caller outside gateway/store/), calls per request."""
     areas: list[tuple[str, float]] = field(default_factory=list)
     top_own: list[FunctionCost] = field(default_factory=list)
     top_project: list[FunctionCost] = field(default_factory=list)
@@ -67,6 +71,8 @@ class InProcessGateway:
         self.app = create_app(self.settings)
         self.token = ""
         self.store_calls = 0
+        self.record_sites = False
+        self.store_sites: Counter[str] = Counter()
         self._lifespan: Any = None
 
     async def __aenter__(self) -> InProcessGateway:
@@ -83,6 +89,8 @@ class InProcessGateway:
             @functools.wraps(run)
             async def counted(fn: Any) -> Any:
                 self.store_calls += 1
+                if self.record_sites:
+                    self.store_sites[_caller_outside_store()] += 1
                 return await run(fn)
 
             store._run = counted
@@ -138,6 +146,20 @@ class InProcessGateway:
         return status, b"".join(chunks)
 
 
+def _caller_outside_store(depth: int = 3) -> str:
+    """The nearest ``depth`` project functions outside gateway/store/, innermost first."""
+    ours = (str(ROOT / "gateway"), str(ROOT / "schema"))
+    store_dir = str(ROOT / "gateway" / "store")
+    names: list[str] = []
+    frame = sys._getframe(2)
+    while frame is not None and len(names) < depth:
+        filename = frame.f_code.co_filename
+        if filename.startswith(ours) and not filename.startswith(store_dir):
+            names.append(frame.f_code.co_qualname)
+        frame = frame.f_back
+    return " ← ".join(names) or "?"
+
+
 async def _profile(
     queries: dict[str, tuple[str, Validate]], requests: int, top: int
 ) -> list[QueryProfile]:
@@ -158,6 +180,11 @@ async def _profile(
                         await gateway.post(raw)
 
                 await many(max(20, requests // 5))  # warm caches
+                gateway.store_sites.clear()
+                gateway.record_sites = True
+                await many(10)
+                gateway.record_sites = False
+                sites = [(site, n / 10) for site, n in gateway.store_sites.most_common()]
                 calls_before = gateway.store_calls
                 started = time.perf_counter()
                 await many(requests)
@@ -170,6 +197,7 @@ async def _profile(
                     seconds_per_request=elapsed / requests,
                     store_calls_per_request=store_calls,
                     response_bytes=len(answer),
+                    store_call_sites=sites,
                 )
                 _summarise(stats, profile, top)
                 results.append(profile)
@@ -224,15 +252,13 @@ def _area(filename: str, function: str) -> str:
 def _label(filename: str, line: int, function: str) -> str:
     if filename == "~":
         return function
-    path = Path(filename)
-    try:
-        short = str(path.relative_to(ROOT))
-    except ValueError:
-        parts = path.parts
-        anchor = next(
-            (i for i, p in enumerate(parts) if p in ("site-packages", "python3.11")), None
-        )
-        short = "/".join(parts[anchor + 1 :]) if anchor is not None else path.name
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        short = "/".join(parts[parts.index("site-packages") + 1 :])
+    elif filename.startswith(str(ROOT)):
+        short = str(Path(filename).relative_to(ROOT))
+    else:  # the standard library, or code without a file (<string>)
+        short = "/".join(parts[-2:]) if parts[-2:-1] == ("asyncio",) else parts[-1]
     return f"{short}:{line}({function})"
 
 

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bench.context import Context
 
-MODULES: tuple[str, ...] = ("bench.core",)
+MODULES: tuple[str, ...] = (
+    "bench.core",
+    "bench.agents",
+    "bench.usage",
+    "bench.traffic",
+    "bench.lago",
+)
 
 
 @dataclass(slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -88,7 +87,7 @@ def method(options: Options) -> list[str]:
         f"**{options.duration:g} s window**: every request completing in the window is "
         "counted and its latency recorded; nothing is sent after it.",
         "- Correctness: before loading, one response per scenario is checked in full (e.g. "
-        "`me.subject == \"bench\"`, every selected field of the `access` query present, no "
+        '`me.subject == "bench"`, every selected field of the `access` query present, no '
         "`errors`). Under load, any response that is not status 200 with exactly that body "
         "counts as an error (and is classified: HTTP status, GraphQL `errors`, other body, "
         "connection, timeout).",
@@ -97,7 +96,9 @@ def method(options: Options) -> list[str]:
     ]
 
 
-def render(options: Options, sections: list[Section], argv: list[str]) -> str:
+def render(
+    options: Options, sections: list[Section], argv: list[str], notes: list[str] | None = None
+) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m bench" + (" " + " ".join(argv) if argv else "")
     out = [
@@ -117,6 +118,8 @@ def render(options: Options, sections: list[Section], argv: list[str]) -> str:
         *method(options),
         "",
     ]
+    if notes:
+        out += ["## Notes on this run", "", *(f"- {note}" for note in notes), ""]
     for section in sections:
         out += [f"## {section.title}", "", section.markdown.rstrip(), ""]
     return "\n".join(out).rstrip() + "\n"
@@ -126,7 +129,3 @@ def write(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("run `python -m bench`")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from graphql import FieldNode, OperationDefinitionNode, SelectionSetNode, parse
@@ -21,7 +21,7 @@ from bench.load import Check, LoadSpec
 from bench.servers import HOST, Server
 from bench.stats import LoadResult
 
-Target = Literal["floor", "gateway"]
+Target = Literal["floor", "strawberry", "gateway"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,6 @@ class HttpScenario:
     path: str = "/graphql"
     variables: dict[str, Any] | None = None
     check: Check = "exact"
-    notes: tuple[str, ...] = field(default=())
 
     def body(self) -> str:
         payload: dict[str, Any] = {"query": self.query}
@@ -56,8 +55,8 @@ def scenario(item: HttpScenario) -> HttpScenario:
 
 def target_of(ctx: Context, item: HttpScenario) -> tuple[Server, dict[str, str]]:
     headers = {"Content-Type": "application/json"}
-    if item.target == "floor":
-        return ctx.floor(), headers
+    if item.target != "gateway":
+        return ctx.app(item.target), headers
     gateway = ctx.gateway()
     return gateway.server, {**headers, **gateway.auth}
 
@@ -86,7 +85,7 @@ def run_http(ctx: Context, item: HttpScenario, *, client: str | None = None) -> 
         warmup=options.warmup,
         duration=options.duration,
     )
-    label = item.name if client in (None, options.client) else f"{item.name}/{client}"
+    label = item.name if client in (None, options.client) else f"{item.name}-{client}"
     return ctx.load(label, server, spec)
 
 

@@ -37,6 +37,8 @@ class LoadResult:
     """CPU seconds the load generator process(es) used during the window."""
     server_cpu: float | None = None
     """CPU seconds the server process used during the window (``None``: unknown)."""
+    system_cpu: float | None = None
+    """CPU seconds every process on the machine used during the window (``None``: unknown)."""
 
     @property
     def requests(self) -> int:
@@ -57,6 +59,13 @@ class LoadResult:
     @property
     def client_cpu_share(self) -> float:
         return self.client_cpu / self.window
+
+    @property
+    def other_cpu_share(self) -> float | None:
+        """CPU used by processes other than server and client (other work on the machine)."""
+        if self.system_cpu is None or self.server_cpu is None:
+            return None
+        return max(0.0, self.system_cpu - self.server_cpu - self.client_cpu) / self.window
 
     @property
     def server_cpu_per_request(self) -> float | None:
@@ -83,9 +92,11 @@ class LoadResult:
     def line(self) -> str:
         server = self.server_cpu_share
         cpu = f"server cpu {server:4.0%}" if server is not None else "server cpu   ?"
+        busy = self.other_cpu_share
+        other = f"  other load {busy:4.0%}" if busy is not None else ""
         return (
             f"{self.scenario:<16} {self.client:<6} {self.rps:9.0f} req/s  "
             f"p50 {self.p(50) * 1e3:7.2f} ms  p90 {self.p(90) * 1e3:7.2f} ms  "
             f"p99 {self.p(99) * 1e3:7.2f} ms  errors {self.errors:<5} {cpu}  "
-            f"client cpu {self.client_cpu_share:4.0%}"
+            f"client cpu {self.client_cpu_share:4.0%}{other}"
         )

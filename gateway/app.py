@@ -18,6 +18,8 @@ from gateway.limits import BodyLimit, RequestMetrics
 from gateway.metrics import Metrics
 from gateway.services import Services
 from gateway.settings import Settings
+from gateway.traffic.challenge_route import challenge_routes
+from gateway.usage.http import usage_events_endpoint
 from gateway.view import GatewayGraphQL
 from schema import build_schema
 
@@ -76,6 +78,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", prometheus),
+        Route("/v1/usage/events", usage_events_endpoint(holder.get), methods=["POST"]),
+        *challenge_routes(holder.get),
         *graphiql_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

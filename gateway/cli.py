@@ -59,21 +59,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
-    asyncio.run(_bootstrap(settings, url))
-    if args.workers > 1 and not settings.redis_url:
-        log.warning(
-            "--workers %d without REDIS_URL: subscriptions and rate limits are per worker",
-            args.workers,
+    target, suite = "gateway.cli:app_from_env", None
+    if args.sandbox:  # fake backends in this process; the app is built from the settings here
+        from gateway.sandbox.suite import start_sandbox_mode
+
+        suite, settings = start_sandbox_mode(settings)
+        target, args.workers = (lambda: suite.create_app(settings)), 1
+    try:
+        asyncio.run(_bootstrap(settings, url))
+        if args.workers > 1 and not settings.redis_url:
+            log.warning(
+                "--workers %d without REDIS_URL: subscriptions and rate limits are per worker",
+                args.workers,
+            )
+        uvicorn.run(
+            target,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            proxy_headers=True,
         )
-    uvicorn.run(
-        "gateway.cli:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    finally:
+        if suite is not None:
+            suite.stop()
     return 0
 
 
@@ -160,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start every fake backend in-process with seeded data and use them (one worker)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="manage API tokens")

@@ -129,6 +129,22 @@ class CircuitOpen(BackendUnavailable):
     """Raised without any network call while the backend's breaker is open."""
 
 
+class BackendRejected(BackendError):
+    """The backend refused the request's content (HTTP 422): sending it again cannot help.
+    ``details`` is the backend's per-field (or per-item) explanation, for logs and callers."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        status: int = 422,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, backend=backend, status=status)
+        self.details = dict(details or {})
+
+
 class NotConfigured(BackendError):
     code = ErrorCode.NOT_CONFIGURED
     http_status = 503

@@ -51,6 +51,17 @@ class Metrics:
             "Open websocket connections.",
             registry=self.registry,
         )
+        self.usage_events = Counter(
+            "gateway_usage_events",
+            "Usage events received, by outcome (accepted, duplicate, rejected).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.usage_backlog = Gauge(
+            "gateway_usage_billing_backlog",
+            "Accepted usage events not yet delivered to Lago.",
+            registry=self.registry,
+        )
         self._operation_names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

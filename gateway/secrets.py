@@ -21,7 +21,11 @@ from gateway.store.base import Document, Store
 log = logging.getLogger(__name__)
 
 KEY_FILE = "secret.keys"
-ENCRYPTED_FIELDS: dict[str, tuple[str, ...]] = {}
+ENCRYPTED_FIELDS: dict[str, tuple[str, ...]] = {
+    "providers": ("api_key",),  # LLM provider API keys (gateway/providers)
+    "acme_accounts": ("key",),  # ACME account private keys (gateway/traffic/accounts.py)
+    "models.hub": ("token",),  # the Hugging Face token set through the API (gateway/models)
+}
 """collection -> top-level document fields holding :class:`SecretBox` ciphertexts. Every
 domain that stores a secret declares it here, in one place, so ``ops-gateway keys rotate``
 cannot miss one (an import-time registration would depend on what the CLI happened to import).

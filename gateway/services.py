@@ -23,7 +23,9 @@ from gateway.auth.roles import RoleAdmin
 from gateway.auth.token_admin import TokenAdmin
 from gateway.auth.tokens import TokenService
 from gateway.backends.registry import Backends, open_backends
+from gateway.jobs import JobRunner
 from gateway.metrics import Metrics
+from gateway.models.service import ModelsService
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
@@ -31,6 +33,8 @@ from gateway.secrets import SecretBox, load_secret_keys
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.store.base import Store
+from gateway.traffic.service import TrafficService
+from gateway.usage.service import UsageService
 
 log = logging.getLogger("gateway")
 
@@ -52,6 +56,14 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for small calls of our own (JWKS); backends own their clients."""
     backends: Backends
+    usage: UsageService
+    """Usage ingestion, prices, rollups and the Lago outbox (its loops run with the app)."""
+    traffic: TrafficService
+    """Traefik, Docker discovery and certificate renewals (gateway/traffic)."""
+    jobs: JobRunner
+    """Background jobs (downloads, renewals); domains register their kinds before it starts."""
+    models: ModelsService
+    """Hub search, the local model cache, serving settings, download jobs (gateway/models)."""
     _stack: AsyncExitStack
 
     @classmethod
@@ -85,6 +97,26 @@ class Services:
                 prefix=settings.redis_prefix,
             )
             stack.push_async_callback(limiter.close)
+            usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
+            await usage.start()
+            stack.push_async_callback(usage.stop)  # closed first: before the store and clients
+            traffic = TrafficService.from_settings(
+                settings, backends=backends, store=store, secrets=SecretBox(keys=keys)
+            )
+            jobs = JobRunner(store=store, pubsub=pubsub)
+            models = ModelsService(
+                settings=settings,
+                store=store,
+                secrets=SecretBox(keys=keys),
+                hub=backends.hub,
+                jobs=jobs,
+                audit=audit,
+            )
+            stack.push_async_callback(models.close)
+            await traffic.start(store=store, pubsub=pubsub, jobs=jobs)
+            stack.push_async_callback(traffic.stop)
+            await jobs.start()  # after every domain registered its job kinds
+            stack.push_async_callback(jobs.stop)  # first to stop: jobs end as "interrupted"
         except BaseException:
             await stack.aclose()
             raise
@@ -103,6 +135,10 @@ class Services:
             rate_limiter=limiter,
             http=http,
             backends=backends,
+            usage=usage,
+            traffic=traffic,
+            jobs=jobs,
+            models=models,
             _stack=stack,
         )
 
@@ -124,6 +160,7 @@ class Services:
         return checks
 
     async def resolve(self, principal: Principal) -> tuple[frozenset[str], frozenset[str]]:
-        """The principal's roles (credential + assigned) and effective permissions."""
+        """The principal's roles (credential + assigned) and effective permissions, for
+        routes outside GraphQL (GraphQL requests use ``Context.sign_in``)."""
         roles = await self.rbac.roles_of(principal.subject, principal.roles)
         return roles, await self.rbac.effective_permissions(roles)

@@ -113,6 +113,11 @@ class Settings:
     acme_directory_url: str | None = None
     acme_email: str | None = None
     acme_ca_bundle: str | None = None
+    acme_dns_hook: str | None = None
+    """A command creating/removing DNS-01 TXT records (gateway/backends/acme/challenges.py)."""
+    # LLM providers: hosts/networks exempt from the SSRF guard; block private ranges too.
+    provider_allow_hosts: tuple[str, ...] = ()
+    provider_block_private: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -148,6 +153,10 @@ class Settings:
             acme_directory_url=_str(env, "ACME_DIRECTORY_URL"),
             acme_email=_str(env, "ACME_EMAIL"),
             acme_ca_bundle=_str(env, "ACME_CA_BUNDLE"),
+            acme_dns_hook=_str(env, "ACME_DNS_HOOK"),
+            provider_allow_hosts=_list(env, "GATEWAY_PROVIDER_ALLOW_HOSTS"),
+            provider_block_private=(_str(env, "GATEWAY_PROVIDER_BLOCK_PRIVATE") or "").lower()
+            in ("1", "true", "yes", "on"),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -15,11 +16,44 @@ from gateway.settings import Limits
 from schema.access.mutations import AccessMutation
 from schema.access.queries import Query as AccessRootQuery
 from schema.access.subscriptions import AccessSubscription
+from schema.agents.queries import Query as AgentsRootQuery
 from schema.extensions import ErrorCodes, OperationMetrics, format_error, limit_extensions
+from schema.models.mutations import ModelsMutation
+from schema.models.queries import Query as ModelsRootQuery
+from schema.models.subscriptions import ModelsSubscription
+from schema.models.types import MODELS_SCALARS
+from schema.providers.mutations import ProviderMutation
+from schema.providers.queries import Query as ProvidersRootQuery
+from schema.providers.redaction import RedactSecretVariables
+from schema.revenue.queries import Query as RevenueRootQuery
+from schema.revenue.types import REVENUE_SCALARS
+from schema.traffic.mutations import TrafficMutation
+from schema.traffic.queries import Query as TrafficRootQuery
+from schema.traffic.subscriptions import TrafficSubscription
+from schema.usage.mutations import UsageMutation
+from schema.usage.queries import Query as UsageRootQuery
+from schema.usage.subscriptions import UsageSubscription
+from schema.usage.types import USAGE_SCALARS
 
-Query = merge_types("Query", (AccessRootQuery,))
-Mutation = merge_types("Mutation", (AccessMutation,))
-Subscription = merge_types("Subscription", (AccessSubscription,))
+Query = merge_types(
+    "Query",
+    (
+        AccessRootQuery,
+        AgentsRootQuery,
+        ProvidersRootQuery,
+        UsageRootQuery,
+        TrafficRootQuery,
+        RevenueRootQuery,
+        ModelsRootQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation", (AccessMutation, ProviderMutation, UsageMutation, TrafficMutation, ModelsMutation)
+)
+Subscription = merge_types(
+    "Subscription",
+    (AccessSubscription, UsageSubscription, TrafficSubscription, ModelsSubscription),
+)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -38,6 +72,7 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = list(limit_extensions(limits or Limits()))
     if metrics is not None:
         extensions.append(lambda: OperationMetrics(metrics=metrics))
+    extensions.append(RedactSecretVariables)  # secrets out of variable-coercion errors
     # Last, so it sees (and codes) the errors every other extension produced.
     extensions.append(ErrorCodes)
     return GatewaySchema(
@@ -45,6 +80,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        config=StrawberryConfig(scalar_map={**USAGE_SCALARS, **REVENUE_SCALARS, **MODELS_SCALARS}),
     )
 
 

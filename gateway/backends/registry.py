@@ -12,13 +12,27 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.backends.acme import AcmeClient
 from gateway.backends.base import BackendClient, CallObserver
+from gateway.backends.brigade import BrigadeClient
+from gateway.backends.docker import DockerClient
+from gateway.backends.hub import HubClient
+from gateway.backends.lago import LagoClient
+from gateway.backends.providers import ProviderConnector
+from gateway.backends.traefik import TraefikClient
 from gateway.settings import Settings
 
 
 @dataclass
 class Backends:
     # Domains add their clients here, e.g. ``lago: LagoClient``.
+    lago: LagoClient
+    brigade: BrigadeClient
+    providers: ProviderConnector
+    traefik: TraefikClient
+    docker: DockerClient
+    acme: AcmeClient
+    hub: HubClient
 
     def clients(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -50,6 +64,13 @@ async def open_backends(
     """Build every client; ``stack`` closes them with the app."""
     clients: dict[str, Any] = {}
     # Domains add: clients["lago"] = LagoClient.from_settings(settings, observer=observer)
+    clients["lago"] = LagoClient.from_settings(settings, observer=observer)
+    clients["brigade"] = BrigadeClient.from_settings(settings, observer=observer)
+    clients["providers"] = ProviderConnector.from_settings(settings, observer=observer)
+    clients["traefik"] = TraefikClient.from_settings(settings, observer=observer)
+    clients["docker"] = DockerClient.from_settings(settings, observer=observer)
+    clients["acme"] = AcmeClient.from_settings(settings, observer=observer)
+    clients["hub"] = HubClient.from_settings(settings, observer=observer)
     for client in clients.values():
         stack.push_async_callback(client.aclose)
     return Backends(**clients)

@@ -109,6 +109,21 @@ class Store(Protocol):
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
         """Add each delta to its counter atomically; return the new values."""
 
+    async def incr_many(
+        self,
+        deltas: Mapping[str, Mapping[str, int]],
+        *,
+        guard: tuple[str, str, int] | None = None,
+    ) -> bool:
+        """Add deltas to counters of several namespaces (``{namespace: {name: delta}}``) in one
+        atomic step; return whether they were applied.
+
+        With ``guard=(namespace, name, expected)`` nothing is applied unless that counter's
+        value (0 when missing) equals ``expected``. A projector keeps its log cursor in such a
+        counter and advances it in the same step as the rollups it derives, so a crash between
+        steps never applies a range twice, and two replicas never both apply it.
+        """
+
     async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
         """Current values (missing counters are absent, not zero); all when ``names`` is None."""
 

@@ -82,6 +82,24 @@ end
 return out
 """
 
+# KEYS: guard hash, then one counter hash per namespace. ARGV: guarded ('1'/'0'), guard
+# name, expected value, then per namespace its number of pairs and its (name, delta) pairs.
+_INCR_MANY = """
+if ARGV[1] == '1' and tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0') ~= tonumber(ARGV[3])
+then
+  return 0
+end
+local i = 4
+for k = 2, #KEYS do
+  local n = tonumber(ARGV[i])
+  for j = 1, n do
+    redis.call('HINCRBY', KEYS[k], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
+  end
+  i = i + 1 + 2 * n
+end
+return 1
+"""
+
 
 def _parse_doc(collection: str, id: str, record: bytes) -> Document:
     version, updated_at, data = record.split(b"|", 2)
@@ -137,6 +155,7 @@ class RedisStore:
         self._delete = client.register_script(_DELETE)
         self._list = client.register_script(_LIST)
         self._append = client.register_script(_APPEND)
+        self._incr_many = client.register_script(_INCR_MANY)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -260,6 +279,23 @@ class RedisStore:
                 pipe.hincrby(name, counter, int(delta))
             values = await pipe.execute()
         return {counter: int(v) for counter, v in zip(deltas, values, strict=True)}
+
+    async def incr_many(
+        self,
+        deltas: Mapping[str, Mapping[str, int]],
+        *,
+        guard: tuple[str, str, int] | None = None,
+    ) -> bool:
+        # One Lua script: the guard check and every HINCRBY happen as one atomic step.
+        guard_ns, guard_name, expected = guard if guard is not None else ("", "", 0)
+        keys = [self._key("ctr", guard_ns)]
+        args: builtins.list[Any] = ["0" if guard is None else "1", guard_name, expected]
+        for namespace, named in deltas.items():
+            keys.append(self._key("ctr", namespace))
+            args.append(len(named))
+            for counter, delta in named.items():
+                args += [counter, int(delta)]
+        return bool(await self._incr_many(keys=keys, args=args))
 
     async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
         name = self._key("ctr", namespace)

@@ -33,6 +33,8 @@ _INCR = (
     "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (namespace, name)"
     " DO UPDATE SET value = value + excluded.value RETURNING value"
 )
+_ADD = _INCR.removesuffix(" RETURNING value")
+_COUNTER = "SELECT value FROM counters WHERE namespace = ? AND name = ?"
 _SET_TTL = "INSERT OR REPLACE INTO ttl VALUES (?, ?, ?)"
 _CHUNK = 500  # names per IN (...) query, well below SQLite's bound-parameter limit
 _PURGE_EVERY = 256  # set_ttl calls between sweeps of expired TTL rows
@@ -239,6 +241,24 @@ class SQLiteStore:
             return {n: c.execute(_INCR, (namespace, n, d)).fetchone()[0] for n, d in pairs}
 
         return await self._tx(run) if pairs else {}
+
+    async def incr_many(
+        self,
+        deltas: Mapping[str, Mapping[str, int]],
+        *,
+        guard: tuple[str, str, int] | None = None,
+    ) -> bool:
+        rows = [(ns, n, int(d)) for ns, named in deltas.items() for n, d in named.items()]
+
+        def run(c: sqlite3.Connection) -> bool:
+            if guard is not None:
+                row = c.execute(_COUNTER, guard[:2]).fetchone()
+                if (row[0] if row else 0) != guard[2]:
+                    return False
+            c.executemany(_ADD, rows)
+            return True
+
+        return await self._tx(run)
 
     async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
         sql = "SELECT name, value FROM counters WHERE namespace = ?"

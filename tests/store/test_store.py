@@ -232,6 +232,37 @@ async def test_incr_is_atomic_under_concurrency(store: Store) -> None:
     assert await store.counters("hits") == {"requests": 50, "bytes": 500}
 
 
+async def test_incr_many_spans_namespaces(store: Store) -> None:
+    assert await store.incr_many({"a": {"x": 2, "y": -1}, "b": {"x": 5}, "empty": {}})
+    assert await store.incr_many({"a": {"x": 3}})
+    assert await store.incr_many({})
+    assert await store.counters("a") == {"x": 5, "y": -1}
+    assert await store.counters("b") == {"x": 5}
+    assert await store.counters("empty") == {}
+
+
+async def test_incr_many_guard_applies_all_or_nothing(store: Store) -> None:
+    # A missing guard counter counts as 0; the guard may advance in the same step.
+    step = {"cursor": {"applied": 10}, "rollup": {"n": 7}}
+    assert await store.incr_many(step, guard=("cursor", "applied", 0))
+    assert not await store.incr_many(step, guard=("cursor", "applied", 0))  # stale: nothing
+    assert not await store.incr_many({"rollup": {"n": 1}}, guard=("cursor", "missing", 3))
+    assert await store.counters("cursor") == {"applied": 10}
+    assert await store.counters("rollup") == {"n": 7}
+    assert await store.incr_many(step, guard=("cursor", "applied", 10))
+    assert await store.counters("rollup") == {"n": 14}
+
+
+async def test_incr_many_guard_lets_one_of_many_racers_win(store: Store) -> None:
+    """Projectors racing from one cursor: exactly one applies its step."""
+    step = {"cursor": {"applied": 1}, "rollup": {"n": 1}}
+    results = await asyncio.gather(
+        *(store.incr_many(step, guard=("cursor", "applied", 0)) for _ in range(20))
+    )
+    assert results.count(True) == 1
+    assert await store.counters("rollup") == {"n": 1}
+
+
 # -- TTL ---------------------------------------------------------------------------------
 async def test_ttl_entries_expire(store: Store) -> None:
     await store.set_ttl("nonce", {"v": 1}, 0.2)

@@ -1,0 +1,116 @@
+"""TraefikClient: typed calls to Traefik's API and its Prometheus endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import quote
+
+from gateway.backends.base import BackendClient, CallObserver
+from gateway.backends.traefik.models import EntryPoint, Middleware, Router, Service
+from gateway.errors import BackendError, BackendNotFound
+from gateway.settings import Settings
+from gateway.traffic.metrics import MetricsSnapshot
+
+PER_PAGE = 100
+MAX_PAGES = 200  # 20,000 objects: beyond that the header is lying, not the config
+
+
+class TraefikClient(BackendClient):
+    health_path = "/api/version"
+    per_page = PER_PAGE
+    metrics_max_age = 1.0
+    _metrics_cache: tuple[float, MetricsSnapshot] | None = None
+    _metrics_lock: asyncio.Lock | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, observer: CallObserver | None = None
+    ) -> TraefikClient:
+        return cls(
+            name="traefik",
+            base_url=settings.traefik_api_url,
+            config_var="TRAEFIK_API_URL",
+            timeout=settings.backend_timeout,
+            observer=observer,
+        )
+
+    async def overview(self) -> dict[str, Any]:
+        return await self._object("/api/overview")
+
+    async def version(self) -> dict[str, Any]:
+        return await self._object("/api/version")
+
+    async def entrypoints(self) -> list[EntryPoint]:
+        return [EntryPoint.from_api(r) for r in await self._paged("/api/entrypoints")]
+
+    async def routers(self) -> list[Router]:
+        return [Router.from_api(r) for r in await self._paged("/api/http/routers")]
+
+    async def services(self) -> list[Service]:
+        return [Service.from_api(r) for r in await self._paged("/api/http/services")]
+
+    async def middlewares(self) -> list[Middleware]:
+        return [Middleware.from_api(r) for r in await self._paged("/api/http/middlewares")]
+
+    async def service(self, name: str) -> Service | None:
+        raw = await self._one("/api/http/services", name)
+        return None if raw is None else Service.from_api(raw)
+
+    async def router(self, name: str) -> Router | None:
+        raw = await self._one("/api/http/routers", name)
+        return None if raw is None else Router.from_api(raw)
+
+    async def metrics(self, *, max_age: float | None = None) -> MetricsSnapshot:
+        """/metrics parsed, shared for ``max_age`` seconds (default :attr:`metrics_max_age`).
+
+        Parsing Traefik's exposition text costs tens of milliseconds; a dashboard's concurrent
+        queries share one fetch and parse instead (one in flight at a time).
+        """
+        max_age = self.metrics_max_age if max_age is None else max_age
+        if self._metrics_lock is None:
+            self._metrics_lock = asyncio.Lock()
+        async with self._metrics_lock:
+            cached = self._metrics_cache
+            if cached is not None and time.monotonic() - cached[0] < max_age:
+                return cached[1]
+            text = await self.metrics_text()
+            snapshot = await asyncio.to_thread(MetricsSnapshot.from_text, text)
+            self._metrics_cache = (time.monotonic(), snapshot)
+            return snapshot
+
+    async def metrics_text(self) -> str:
+        """The Prometheus exposition text Traefik serves at /metrics."""
+        response = await self.request("GET", "/metrics", headers={"Accept": "text/plain"})
+        return response.text
+
+    # -- helpers ---------------------------------------------------------------------------
+    async def _object(self, path: str) -> dict[str, Any]:
+        body = await self.get_json(path)
+        if not isinstance(body, dict):
+            raise BackendError(f"unexpected answer from traefik on {path}", backend=self.name)
+        return body
+
+    async def _one(self, collection: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self._object(f"{collection}/{quote(name, safe='@')}")
+        except BackendNotFound:
+            return None
+
+    async def _paged(self, path: str) -> list[dict[str, Any]]:
+        """Every page: Traefik's ``X-Next-Page`` names the next page, and is 1 on the last."""
+        items: list[dict[str, Any]] = []
+        page = 1
+        for _ in range(MAX_PAGES):
+            params = {"page": page, "per_page": self.per_page}
+            response = await self.request("GET", path, params=params)
+            body = self._decode(response)
+            if not isinstance(body, list):
+                raise BackendError(f"unexpected answer from traefik on {path}", backend=self.name)
+            items.extend(item for item in body if isinstance(item, dict))
+            following = response.headers.get("X-Next-Page", "1")
+            if not following.isdigit() or int(following) <= page:
+                return items
+            page = int(following)
+        raise BackendError(f"traefik kept paging on {path}", backend=self.name)

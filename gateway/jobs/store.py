@@ -1,0 +1,52 @@
+"""Job records in the Store: one ``jobs`` collection, bounded by pruning finished jobs."""
+
+from __future__ import annotations
+
+from gateway.jobs.records import COLLECTION, JobRecord
+from gateway.store.base import Document, Store
+
+_PAGE = 500
+
+
+class JobStore:
+    def __init__(self, *, store: Store, keep_finished: int = 200) -> None:
+        self._store = store
+        self.keep_finished = keep_finished
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        doc = await self.document(job_id)
+        return None if doc is None else JobRecord.from_json(doc.data)
+
+    async def document(self, job_id: str) -> Document | None:
+        return await self._store.get(COLLECTION, job_id)
+
+    async def put(self, record: JobRecord, *, version: int | None = None) -> Document:
+        """``version``: None writes unconditionally, 0 creates, else must match."""
+        return await self._store.put(
+            COLLECTION, record.id, record.to_json(), expected_version=version
+        )
+
+    async def documents(self) -> list[Document]:
+        docs: list[Document] = []
+        after: str | None = None
+        while True:
+            page = await self._store.list(COLLECTION, after=after, limit=_PAGE)
+            docs.extend(page)
+            if len(page) < _PAGE:
+                return docs
+            after = page[-1].id
+
+    async def list(self, kind: str) -> list[JobRecord]:
+        """Every job of ``kind``, newest first. The collection stays small (see prune)."""
+        records = [JobRecord.from_json(d.data) for d in await self.documents()]
+        records = [r for r in records if r.kind == kind]
+        records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return records
+
+    async def prune(self, kind: str) -> int:
+        """Delete the oldest finished jobs of ``kind`` beyond ``keep_finished``."""
+        finished = [r for r in await self.list(kind) if r.finished]
+        stale = finished[self.keep_finished :]
+        for record in stale:
+            await self._store.delete(COLLECTION, record.id)
+        return len(stale)

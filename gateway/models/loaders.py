@@ -1,0 +1,33 @@
+"""Request-scoped loaders of the models domain: the cache scan and the Hub token are read at
+most once per request, however many fields need them."""
+
+from __future__ import annotations
+
+from aiodataloader import DataLoader
+
+from gateway.models.cache import CachedModel, LocalCache
+from gateway.models.credentials import HubCredentials
+
+
+class LocalModelsLoader(DataLoader[str, list[CachedModel]]):
+    """Key: always ``""``; value: every model in the cache (one scan per request)."""
+
+    def __init__(self, cache: LocalCache) -> None:
+        super().__init__()
+        self.cache = cache
+
+    async def batch_load_fn(self, keys: list[str]) -> list[list[CachedModel]]:
+        models = await self.cache.scan()
+        return [models for _ in keys]
+
+
+class HubTokenLoader(DataLoader[str, str | None]):
+    """Key: always ``""``; value: the token the Hub is called with (decrypted once)."""
+
+    def __init__(self, credentials: HubCredentials) -> None:
+        super().__init__()
+        self.credentials = credentials
+
+    async def batch_load_fn(self, keys: list[str]) -> list[str | None]:
+        token = await self.credentials.token()
+        return [token for _ in keys]

@@ -1,0 +1,300 @@
+"""Creating, changing, deleting and testing LLM provider records.
+
+Expected failures are :class:`ProviderFailure` (the schema reports them as data). The API key
+is encrypted before it is stored, decrypted only to make a call, and never put into a
+message, a log line or the audit log (which gets :meth:`ProviderRecord.public`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from gateway.auth.audit import AuditLog
+from gateway.auth.roles import Actor
+from gateway.backends.providers import KINDS, ProbeErrorCode, ProbeResult, ProviderConnector
+from gateway.backends.providers.probe import failed
+from gateway.errors import ConflictError
+from gateway.providers.records import (
+    COLLECTION,
+    TESTS,
+    LastTest,
+    ProviderRecord,
+)
+from gateway.providers.urls import BaseURLError, check_base_url, normalise_base_url
+from gateway.secrets import SecretBox, SecretDecryptionError
+from gateway.store.base import Store
+
+MAX_NAME = 80
+MAX_KEY = 4096
+UNCHANGED: Any = object()
+"""Marks an update argument that was not given (None means "reset")."""
+
+
+class ProviderFailureCode(StrEnum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    BLOCKED_URL = "BLOCKED_URL"
+    CONFLICT = "CONFLICT"
+
+
+class ProviderFailure(Exception):
+    def __init__(self, code: ProviderFailureCode, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _invalid(message: str, field: str) -> ProviderFailure:
+    return ProviderFailure(ProviderFailureCode.INVALID, message, field=field)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise _invalid(f"the name must be 1 to {MAX_NAME} printable characters", "name")
+    return name
+
+
+def _check_key(key: str) -> str:
+    # The key's value never appears in these messages.
+    key = key.strip()
+    if not key:
+        raise _invalid("the API key is empty", "apiKey")
+    if len(key) > MAX_KEY:
+        raise _invalid(f"the API key is longer than {MAX_KEY} characters", "apiKey")
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise _invalid("the API key contains spaces or control characters", "apiKey")
+    return key
+
+
+class ProviderAdmin:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secrets: SecretBox,
+        connector: ProviderConnector,
+        audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._secrets = secrets
+        self._connector = connector
+        self._audit = audit
+        self._clock = clock
+
+    # -- reads -------------------------------------------------------------------------
+    async def get(self, id: str) -> ProviderRecord | None:
+        doc = await self._store.get(COLLECTION, id)
+        return ProviderRecord.from_document(doc) if doc else None
+
+    async def all(self) -> list[ProviderRecord]:
+        """Every provider, by name (there are tens, not thousands)."""
+        records: list[ProviderRecord] = []
+        after: str | None = None
+        while True:
+            page = await self._store.list(COLLECTION, after=after, limit=200)
+            records.extend(ProviderRecord.from_document(d) for d in page)
+            if len(page) < 200:
+                break
+            after = page[-1].id
+        return sorted(records, key=lambda r: (r.name.lower(), r.id))
+
+    # -- changes -----------------------------------------------------------------------
+    async def create(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        kind: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        enabled: bool = True,
+    ) -> ProviderRecord:
+        spec = KINDS.get(kind)
+        if spec is None:
+            raise _invalid(f"unknown provider kind {kind!r}", "kind")
+        name = _check_name(name)
+        url = await self._base_url(base_url, required=spec.base_url_required)
+        key = _check_key(api_key) if api_key is not None else None
+        if spec.key_required and not key:
+            raise _invalid(f"{spec.label} needs an API key", "apiKey")
+        await self._unique(name)
+        now = self._clock()
+        record = ProviderRecord(
+            id=f"prv_{uuid.uuid4().hex[:16]}",
+            name=name,
+            kind=kind,
+            base_url=url,
+            api_key=self._secrets.encrypt(key) if key else None,
+            api_key_hint=SecretBox.hint(key) if key else None,
+            enabled=enabled,
+            created_at=now,
+            updated_at=now,
+            created_by=actor.subject,
+            updated_by=actor.subject,
+            version=0,
+        )
+        saved = await self._put(record, expected_version=0)
+        await self._record(actor, "provider.create", saved, before=None, after=saved.public())
+        return saved
+
+    async def update(
+        self,
+        actor: Actor,
+        *,
+        id: str,
+        name: Any = UNCHANGED,
+        base_url: Any = UNCHANGED,
+        api_key: Any = UNCHANGED,
+        enabled: Any = UNCHANGED,
+        expected_version: int | None = None,
+    ) -> ProviderRecord:
+        """``base_url=None`` resets to the kind's default; ``api_key=None`` removes the key."""
+        current = await self._require(id, expected_version)
+        spec = current.spec
+        changes: dict[str, Any] = {}
+        if name is not UNCHANGED:
+            changes["name"] = _check_name(name)
+            if changes["name"].lower() != current.name.lower():
+                await self._unique(changes["name"])
+        if base_url is not UNCHANGED:
+            changes["base_url"] = await self._base_url(base_url, required=spec.base_url_required)
+        if api_key is not UNCHANGED:
+            key = _check_key(api_key) if api_key is not None else None
+            if spec.key_required and not key:
+                raise _invalid(f"{spec.label} needs an API key", "apiKey")
+            changes["api_key"] = self._secrets.encrypt(key) if key else None
+            changes["api_key_hint"] = SecretBox.hint(key) if key else None
+        if enabled is not UNCHANGED:
+            if not isinstance(enabled, bool):
+                raise _invalid("enabled must be true or false", "enabled")
+            changes["enabled"] = enabled
+        if not changes:
+            return current
+        return await self._change(actor, current, changes, action="provider.update")
+
+    async def toggle(self, actor: Actor, *, id: str, enabled: bool | None = None) -> ProviderRecord:
+        current = await self._require(id, None)
+        target = (not current.enabled) if enabled is None else enabled
+        if target == current.enabled:
+            return current
+        return await self._change(actor, current, {"enabled": target}, action="provider.toggle")
+
+    async def delete(
+        self, actor: Actor, *, id: str, expected_version: int | None = None
+    ) -> ProviderRecord:
+        current = await self._require(id, expected_version)
+        try:
+            await self._store.delete(COLLECTION, id, expected_version=current.version)
+        except ConflictError:
+            raise self._conflict() from None
+        await self._store.delete(TESTS, id)
+        await self._record(actor, "provider.delete", current, before=current.public(), after=None)
+        return current
+
+    async def test(
+        self,
+        *,
+        id: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> tuple[ProviderRecord, ProbeResult]:
+        """Call the provider's model list now; remember the outcome for ``last_test``."""
+        current = await self._require(id, None)
+        try:
+            key = self._secrets.decrypt(current.api_key) if current.api_key else None
+        except SecretDecryptionError:
+            result = failed(
+                ProbeErrorCode.KEY_UNREADABLE,
+                "the stored API key cannot be decrypted with GATEWAY_SECRET_KEYS; set it again",
+            )
+        else:
+            result = await self._connector.test(
+                kind=current.spec, base_url=current.effective_base_url, api_key=key, timeout=timeout
+            )
+        last = LastTest.from_probe(result, at=self._clock(), config_rev=current.config_rev)
+        if await self.get(id) is not None:  # deleted meanwhile: nothing to remember it for
+            await self._store.put(TESTS, id, last.to_json())
+        return current, result
+
+    # -- helpers -----------------------------------------------------------------------
+    async def _base_url(self, raw: str | None, *, required: bool) -> str | None:
+        if raw is None or not raw.strip():
+            if required:
+                raise _invalid("this kind of provider needs a base URL", "baseUrl")
+            return None
+        try:
+            url = normalise_base_url(raw)
+            await check_base_url(url, self._connector.policy)
+        except BaseURLError as exc:
+            code = ProviderFailureCode.BLOCKED_URL if exc.blocked else ProviderFailureCode.INVALID
+            raise ProviderFailure(code, exc.message, field="baseUrl") from None
+        return url
+
+    async def _unique(self, name: str) -> None:
+        if any(r.name.lower() == name.lower() for r in await self.all()):
+            raise ProviderFailure(
+                ProviderFailureCode.ALREADY_EXISTS,
+                f"a provider named {name!r} exists",
+                field="name",
+            )
+
+    async def _require(self, id: str, expected_version: int | None) -> ProviderRecord:
+        record = await self.get(id)
+        if record is None:
+            raise ProviderFailure(
+                ProviderFailureCode.NOT_FOUND, f"no provider with id {id!r}", field="id"
+            )
+        if expected_version is not None and expected_version != record.version:
+            raise self._conflict()
+        return record
+
+    def _conflict(self) -> ProviderFailure:
+        return ProviderFailure(
+            ProviderFailureCode.CONFLICT,
+            "the provider was changed by someone else; reload and try again",
+            field="expectedVersion",
+        )
+
+    async def _change(
+        self, actor: Actor, current: ProviderRecord, changes: dict[str, Any], *, action: str
+    ) -> ProviderRecord:
+        changes |= {"updated_at": self._clock(), "updated_by": actor.subject}
+        if {"base_url", "api_key"} & changes.keys():
+            changes["config_rev"] = current.config_rev + 1  # the last test is now stale
+        updated = _replace(current, **changes)
+        saved = await self._put(updated, current.version)
+        after = saved.public() | ({"api_key_changed": True} if "api_key" in changes else {})
+        await self._record(actor, action, saved, before=current.public(), after=after)
+        return saved
+
+    async def _put(self, record: ProviderRecord, expected_version: int) -> ProviderRecord:
+        try:
+            doc = await self._store.put(
+                COLLECTION, record.id, record.to_json(), expected_version=expected_version
+            )
+        except ConflictError:
+            if expected_version == 0:
+                raise
+            raise self._conflict() from None
+        return ProviderRecord.from_document(doc)
+
+    async def _record(
+        self, actor: Actor, action: str, record: ProviderRecord, *, before: Any, after: Any
+    ) -> None:
+        if self._audit is not None:
+            target = f"provider:{record.id}"
+            await self._audit.record(
+                actor=actor.subject, action=action, target=target, before=before, after=after
+            )
+
+
+def _replace(record: ProviderRecord, **changes: Any) -> ProviderRecord:
+    data = {f: getattr(record, f) for f in record.__dataclass_fields__}
+    return ProviderRecord(**(data | changes))

@@ -1,0 +1,1 @@
+"""Traffic domain logic: Traefik metrics, file-provider writes, discovery, certificates."""

@@ -1,0 +1,162 @@
+"""TrafficService: the traffic domain's entry point for resolvers and background jobs.
+
+Holds the three backends (Traefik, Docker, ACME), the file-provider directory, acme.json and
+the certificate renewer, and registers the ``certificate_renewal`` job kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from gateway.backends.acme.challenges import CommandDnsHook, DnsHook, Http01Tokens
+from gateway.backends.acme.client import AcmeClient, ChallengeKind
+from gateway.backends.docker.client import DockerClient
+from gateway.backends.traefik.client import TraefikClient
+from gateway.errors import NotConfigured
+from gateway.jobs.context import JobContext, JobFailed
+from gateway.jobs.records import JobRecord
+from gateway.jobs.runner import JobRunner
+from gateway.pubsub.base import PubSub
+from gateway.secrets import SecretBox
+from gateway.settings import Settings
+from gateway.store.base import JSON, Store
+from gateway.traffic.accounts import AcmeAccounts
+from gateway.traffic.acme_json import AcmeJson
+from gateway.traffic.certificates import CertificateInfo
+from gateway.traffic.dynamic_dir import DynamicDir
+from gateway.traffic.renewal import Renewer, check_domains
+from gateway.traffic.routes import AppliedRoute, Reloaded, apply_discovered_route, reload_service
+
+if TYPE_CHECKING:
+    from gateway.backends.registry import Backends
+
+RENEWAL_JOB = "certificate_renewal"
+
+
+class TrafficService:
+    def __init__(
+        self,
+        *,
+        traefik: TraefikClient,
+        docker: DockerClient,
+        acme: AcmeClient,
+        store: Store,
+        secrets: SecretBox,
+        dynamic_dir: DynamicDir | None,
+        acme_json: AcmeJson | None,
+        dns: DnsHook | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self.traefik = traefik
+        self.docker = docker
+        self.acme = acme
+        self.dynamic_dir = dynamic_dir
+        self.acme_json = acme_json
+        self.http01 = Http01Tokens(store=store)
+        self.renewer = Renewer(
+            acme=acme,
+            accounts=AcmeAccounts(store=store, secrets=secrets),
+            http01=self.http01,
+            acme_json=acme_json,
+            dynamic_dir=dynamic_dir,
+            dns=dns,
+            concurrency=concurrency,
+        )
+        self.jobs: JobRunner | None = None
+        self._own_runner: JobRunner | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        backends: Backends,
+        store: Store,
+        secrets: SecretBox,
+    ) -> TrafficService:
+        directory = settings.traefik_dynamic_dir
+        return cls(
+            traefik=backends.traefik,
+            docker=backends.docker,
+            acme=backends.acme,
+            store=store,
+            secrets=secrets,
+            dynamic_dir=DynamicDir(root=directory) if directory else None,
+            acme_json=AcmeJson(path=settings.traefik_acme_json)
+            if settings.traefik_acme_json
+            else None,
+            dns=CommandDnsHook(command=settings.acme_dns_hook) if settings.acme_dns_hook else None,
+        )
+
+    # -- jobs ------------------------------------------------------------------------------
+    def register_jobs(self, runner: JobRunner) -> None:
+        """Call before the runner starts, so interrupted renewals can be resumed."""
+        self.jobs = runner
+        runner.register(RENEWAL_JOB, self._renewal_job, concurrency=2)
+
+    async def start(self, *, store: Store, pubsub: PubSub, jobs: JobRunner | None = None) -> None:
+        """Use the app's job runner when given; else run one of our own (the framework is
+        replica-safe, so a second runner in the process behaves like another replica)."""
+        if jobs is not None:
+            self.register_jobs(jobs)
+            return
+        own = JobRunner(store=store, pubsub=pubsub)
+        self.register_jobs(own)
+        await own.start()
+        self._own_runner = own
+
+    async def stop(self) -> None:
+        own, self._own_runner = self._own_runner, None
+        if own is not None:
+            await own.stop()
+
+    async def start_renewal(
+        self, domains: list[str], *, challenge: ChallengeKind, actor: str | None
+    ) -> JobRecord:
+        domains = check_domains(domains)
+        self.renewer.check_ready(challenge)
+        # Unknown domains are refused now, not discovered later inside the job.
+        for domain in domains:
+            await asyncio.to_thread(self.renewer.locate, domain)
+        if self.jobs is None:
+            raise NotConfigured("jobs", "the job runner (services.jobs)")
+        params = {"domains": domains, "challenge": challenge}
+        key = f"{challenge}:{','.join(sorted(domains))}"
+        return await self.jobs.submit(RENEWAL_JOB, params, actor=actor, key=key)
+
+    async def _renewal_job(self, ctx: JobContext) -> JSON | None:
+        domains = list(ctx.params.get("domains") or [])
+        kind: ChallengeKind = ctx.params.get("challenge") or "http-01"
+        progress = await self.renewer.run(domains, kind, ctx.report)
+        if progress["failed"]:
+            failures = {d: s for d, s in progress["domains"].items() if s.get("state") == "failed"}
+            first = next(iter(failures.values()))
+            summary = "; ".join(f"{d}: {s.get('error')}" for d, s in failures.items())
+            raise JobFailed(
+                f"{len(failures)} of {len(domains)} renewals failed: {summary}"[:500],
+                code=str(first.get("code") or "FAILED"),
+            )
+        return {"renewed": progress["done"], "domains": progress["domains"]}
+
+    # -- queries and mutations ---------------------------------------------------------------
+    async def certificates(self) -> tuple[list[CertificateInfo], list[str]]:
+        if self.acme_json is None and self.dynamic_dir is None:
+            raise NotConfigured("traefik", "TRAEFIK_ACME_JSON or TRAEFIK_DYNAMIC_DIR")
+        return await asyncio.to_thread(self.renewer.certificates)
+
+    async def apply_route(self, container_ref: str, host: str) -> AppliedRoute:
+        return await apply_discovered_route(
+            docker=self.docker, directory=self.dynamic_dir, container_ref=container_ref, host=host
+        )
+
+    async def reload(self, name: str) -> Reloaded:
+        return await reload_service(traefik=self.traefik, directory=self.dynamic_dir, name=name)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "traefik": self.traefik.configured,
+            "docker": self.docker.url,
+            "acme": self.acme.configured,
+            "dynamicDir": str(self.dynamic_dir.root) if self.dynamic_dir else None,
+        }

@@ -1,0 +1,1 @@
+"""The agents domain: Brigade's usage figures and task history (issue 7)."""

@@ -1,0 +1,79 @@
+"""``agents { usage tasks(status, agentId, first, after) }`` over Brigade."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.backends.brigade.caller import Caller
+from gateway.backends.brigade.loaders import TaskPageLoader, UsageLoader
+from gateway.backends.brigade.models import TaskQuery
+from gateway.context import Info
+from gateway.errors import BadUserInput
+from schema.agents.types import AgentTask, AgentUsage, TaskStatus
+from schema.pagination import (
+    Connection,
+    build_connection,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from schema.permissions import require
+
+CURSOR = "task"  # a cursor is the task's offset in Brigade's (filtered) history
+
+
+def _after_offset(after: str | None) -> int:
+    value = decode_cursor(CURSOR, after)
+    if value is None:
+        return 0
+    if not value.isdigit():
+        raise BadUserInput("invalid cursor", field="after")
+    return int(value) + 1
+
+
+@strawberry.type
+class AgentsQuery:
+    @strawberry.field(description="Agent count, task count, compute hours, API calls, cost.")
+    async def usage(self, info: Info) -> AgentUsage | None:
+        client = info.context.services.backends.brigade
+        loader = info.context.loaders.get(UsageLoader, client)
+        return AgentUsage.from_model(await loader.load(Caller.of(info.context.principal)))
+
+    @strawberry.field(description="Task history, newest first, as a connection.")
+    async def tasks(
+        self,
+        info: Info,
+        status: TaskStatus | None = None,
+        agent_id: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[AgentTask] | None:
+        check_first(first)
+        if status is TaskStatus.UNKNOWN:
+            raise BadUserInput("UNKNOWN is not a status to filter by", field="status")
+        offset = _after_offset(after)
+        # Brigade wants limit >= 1: with first=0 one item is fetched for the total only.
+        query = TaskQuery(
+            limit=max(first, 1),
+            offset=offset,
+            status=status.value if status else None,
+            agent_id=agent_id or None,
+        )
+        client = info.context.services.backends.brigade
+        loader = info.context.loaders.get(TaskPageLoader, client)
+        page = await loader.load((Caller.of(info.context.principal), query))
+        tasks = page.tasks[:first]
+        return build_connection(
+            [AgentTask.from_model(t) for t in tasks],
+            [encode_cursor(CURSOR, offset + i) for i in range(len(tasks))],
+            has_next=offset + len(tasks) < page.total,
+            has_previous=offset > 0,
+            total=page.total,
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=[require("agents", "read")])
+    def agents(self) -> AgentsQuery | None:
+        return AgentsQuery()

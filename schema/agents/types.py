@@ -1,0 +1,91 @@
+"""GraphQL types of the agents domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.backends.brigade.models import TASK_STATUSES
+from gateway.backends.brigade.models import AgentUsage as UsageModel
+from gateway.backends.brigade.models import Task as TaskModel
+
+
+@strawberry.enum(description="A Brigade task's state; UNKNOWN for states this gateway predates.")
+class TaskStatus(Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: str) -> TaskStatus:
+        return cls(value) if value in TASK_STATUSES else cls.UNKNOWN
+
+
+@strawberry.type
+class TaskStatusCount:
+    status: TaskStatus
+    count: int
+
+
+@strawberry.type(description="Brigade usage as the caller may see it.")
+class AgentUsage:
+    agent_count: int
+    task_count: int
+    compute_hours: float
+    api_calls: int
+    total_cost: float
+    tasks_by_status: list[TaskStatusCount]
+
+    @classmethod
+    def from_model(cls, usage: UsageModel) -> AgentUsage:
+        counts = [
+            TaskStatusCount(status=TaskStatus.parse(s), count=n)
+            for s, n in sorted(usage.tasks_by_status.items())
+        ]
+        return cls(
+            agent_count=usage.agent_count,
+            task_count=usage.task_count,
+            compute_hours=usage.compute_hours,
+            api_calls=usage.api_calls,
+            total_cost=usage.total_cost,
+            tasks_by_status=counts,
+        )
+
+
+@strawberry.type(description="One agent task run by Brigade.")
+class AgentTask:
+    id: strawberry.ID
+    agent_id: str
+    agent_name: str | None
+    status: TaskStatus
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_seconds: float | None
+    api_calls: int | None
+    error: str | None
+    input: JSON | None
+    output: JSON | None
+
+    @classmethod
+    def from_model(cls, task: TaskModel) -> AgentTask:
+        return cls(
+            id=strawberry.ID(task.id),
+            agent_id=task.agent_id,
+            agent_name=task.agent_name,
+            status=TaskStatus.parse(task.status),
+            created_at=task.created_at,
+            started_at=task.started_at,
+            completed_at=task.completed_at,
+            duration_seconds=task.duration_seconds,
+            api_calls=task.api_calls,
+            error=task.error,
+            input=task.input,
+            output=task.output,
+        )

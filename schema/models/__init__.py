@@ -1,0 +1,1 @@
+"""The models domain: Hub search, the local cache, downloads with live progress."""

@@ -1,0 +1,27 @@
+"""Resolver helpers: the request's loaders for Hub models, the cache scan and the token."""
+
+from __future__ import annotations
+
+from gateway.backends.hub.loaders import HubModelLoader
+from gateway.backends.hub.models import HubModel
+from gateway.context import Info
+from gateway.models.cache import CachedModel
+from gateway.models.loaders import HubTokenLoader, LocalModelsLoader
+
+
+async def hub_token(info: Info) -> str | None:
+    models = info.context.services.models
+    return await info.context.loaders.get(HubTokenLoader, models.credentials).load("")
+
+
+async def hub_model(info: Info, repo_id: str, revision: str | None) -> HubModel:
+    """The model's Hub info; raises the gateway error when the Hub fails or lacks it."""
+    loader = info.context.loaders.get(
+        HubModelLoader, info.context.services.models.hub, await hub_token(info)
+    )
+    return await loader.load((repo_id, revision))
+
+
+async def local_models(info: Info) -> list[CachedModel]:
+    cache = info.context.services.models.cache
+    return await info.context.loaders.get(LocalModelsLoader, cache).load("")

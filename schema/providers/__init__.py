@@ -1,0 +1,1 @@
+"""The providers domain: LLM provider kinds, records and connection tests."""

@@ -1,0 +1,81 @@
+"""Queries of the providers domain: ``providers { kinds list provider(id) }``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from gateway.context import Info
+from gateway.providers.loaders import ProviderLoader
+from schema.pagination import (
+    Connection,
+    build_connection,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from schema.permissions import require
+from schema.providers.types import (
+    Provider,
+    ProviderKind,
+    ProviderKindInfo,
+    all_kinds,
+    provider_admin,
+)
+
+
+@strawberry.type
+class ProvidersQuery:
+    @strawberry.field(description="The nine kinds with their defaults and authentication.")
+    def kinds(self) -> list[ProviderKindInfo]:
+        return all_kinds()
+
+    @strawberry.field(name="list", description="Configured providers, by name.")
+    async def list_(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        kind: ProviderKind | None = None,
+        enabled: bool | None = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of the name, any case.")
+        ] = None,
+    ) -> Connection[Provider]:
+        check_first(first)
+        records = await provider_admin(info).all()
+        if kind is not None:
+            records = [r for r in records if r.kind == kind.value]
+        if enabled is not None:
+            records = [r for r in records if r.enabled == enabled]
+        if search:
+            needle = search.strip().lower()
+            records = [r for r in records if needle in r.name.lower()]
+        start = 0
+        after_id = decode_cursor("provider", after)
+        if after_id is not None:
+            # Past the cursor's provider; if it was deleted meanwhile, from the start.
+            ids = [r.id for r in records]
+            start = ids.index(after_id) + 1 if after_id in ids else 0
+        page = records[start : start + first]
+        return build_connection(
+            [Provider.from_record(r) for r in page],
+            [encode_cursor("provider", r.id) for r in page],
+            has_next=start + first < len(records),
+            has_previous=start > 0,
+            total=len(records),
+        )
+
+    @strawberry.field
+    async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
+        loader = info.context.loaders.get(ProviderLoader, info.context.services.store)
+        record = await loader.load(str(id))
+        return Provider.from_record(record) if record else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=[require("providers", "read")])
+    def providers(self) -> ProvidersQuery | None:
+        return ProvidersQuery()

@@ -1,0 +1,1 @@
+"""The revenue domain: billing figures over Lago (DESIGN §5)."""

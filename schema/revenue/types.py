@@ -1,0 +1,250 @@
+"""GraphQL types of the revenue domain: money, and Lago's customers, plans, subscriptions and
+invoices (nested ``customer`` and ``plan`` come through the request's loaders)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import NewType
+
+import strawberry
+
+from gateway.backends.lago.loaders import CustomerLoader, LagoLists, PlanLoader
+from gateway.backends.lago.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
+from gateway.context import Info
+from gateway.revenue.money import Money as MoneyValue
+
+MAX_SAFE = 2**53 - 1
+
+
+def _cents(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SAFE:
+        raise ValueError("Cents must be an integer within ±(2^53 - 1)")
+    return value
+
+
+# GraphQL's Int is 32-bit: only $21M in cents. Registered in the schema's scalar_map.
+Cents = NewType("Cents", int)
+REVENUE_SCALARS = {
+    Cents: strawberry.scalar(
+        name="Cents",
+        serialize=_cents,
+        parse_value=_cents,
+        description=(
+            "An integer number of minor currency units (cents for USD and EUR), within "
+            "±(2^53 - 1) so JavaScript reads it exactly: a JSON number. Money is never a float."
+        ),
+    )
+}
+
+
+@strawberry.type(description="An amount of money: integer minor units of an ISO 4217 currency.")
+class Money:
+    amount_cents: Cents
+    currency: str
+
+    @classmethod
+    def of(cls, value: MoneyValue) -> Money:
+        return cls(amount_cents=value.amount_cents, currency=value.currency)
+
+    @classmethod
+    def many(cls, values: list[MoneyValue]) -> list[Money]:
+        return [cls.of(v) for v in values]
+
+
+@strawberry.enum(description="Lago subscription states.")
+class SubscriptionStatus(Enum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    TERMINATED = "terminated"
+    CANCELED = "canceled"
+
+
+@strawberry.enum(description="How often a plan bills.")
+class PlanInterval(Enum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual"
+    YEARLY = "yearly"
+
+
+@strawberry.enum
+class InvoiceStatus(Enum):
+    DRAFT = "draft"
+    FINALIZED = "finalized"
+    VOIDED = "voided"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@strawberry.enum
+class PaymentStatus(Enum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def _enum(cls: type[Enum], value: str) -> Enum | None:
+    try:
+        return cls(value)
+    except ValueError:  # a state newer than this gateway: report it as unknown, not fail
+        return None
+
+
+@strawberry.type(name="BillingCustomer", description="A Lago customer.")
+class BillingCustomer:
+    external_id: str = strawberry.field(description="The id the platform gave the customer.")
+    lago_id: str
+    name: str | None
+    email: str | None
+    currency: str | None
+    country: str | None
+    legal_name: str | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, c: LagoCustomer) -> BillingCustomer:
+        return cls(
+            external_id=c.external_id,
+            lago_id=c.lago_id,
+            name=c.name,
+            email=c.email,
+            currency=c.currency,
+            country=c.country,
+            legal_name=c.legal_name,
+            created_at=c.created_at,
+        )
+
+
+@strawberry.type(name="BillingPlan", description="A Lago plan.")
+class BillingPlan:
+    code: str
+    name: str
+    interval: PlanInterval
+    amount: Money
+    description: str | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, p: LagoPlan) -> BillingPlan:
+        return cls(
+            code=p.code,
+            name=p.name,
+            interval=PlanInterval(p.interval),
+            amount=Money(amount_cents=p.amount_cents, currency=p.amount_currency),
+            description=p.description,
+            created_at=p.created_at,
+        )
+
+
+def customer_loader(info: Info) -> CustomerLoader:
+    lists = info.context.loaders.get(LagoLists, info.context.services.backends.lago)
+    return info.context.loaders.get(CustomerLoader, lists)
+
+
+def plan_loader(info: Info) -> PlanLoader:
+    lists = info.context.loaders.get(LagoLists, info.context.services.backends.lago)
+    return info.context.loaders.get(PlanLoader, lists)
+
+
+async def load_customer(info: Info, external_id: str) -> BillingCustomer | None:
+    found = await customer_loader(info).load(external_id)
+    return BillingCustomer.of(found) if found else None
+
+
+async def load_plan(info: Info, code: str) -> BillingPlan | None:
+    found = await plan_loader(info).load(code)
+    return BillingPlan.of(found) if found else None
+
+
+@strawberry.type(name="BillingSubscription", description="A Lago subscription.")
+class BillingSubscription:
+    external_id: str
+    lago_id: str
+    name: str | None
+    status: SubscriptionStatus | None = strawberry.field(
+        description="Null for a state this gateway does not know."
+    )
+    external_customer_id: str
+    plan_code: str
+    price: Money | None = strawberry.field(
+        description="The subscription's own price (plan overrides included), when Lago sends it."
+    )
+    billing_time: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    subscription_at: datetime | None
+    terminated_at: datetime | None
+    canceled_at: datetime | None
+    previous_plan_code: str | None
+    next_plan_code: str | None
+
+    @strawberry.field(description="Null when Lago no longer knows the customer.")
+    async def customer(self, info: Info) -> BillingCustomer | None:
+        return await load_customer(info, self.external_customer_id)
+
+    @strawberry.field(description="Null when Lago no longer knows the plan.")
+    async def plan(self, info: Info) -> BillingPlan | None:
+        return await load_plan(info, self.plan_code)
+
+    @classmethod
+    def of(cls, s: LagoSubscription) -> BillingSubscription:
+        price = None
+        if s.plan_amount_cents is not None and s.plan_amount_currency:
+            price = Money(amount_cents=s.plan_amount_cents, currency=s.plan_amount_currency)
+        return cls(
+            external_id=s.external_id,
+            lago_id=s.lago_id,
+            name=s.name,
+            status=_enum(SubscriptionStatus, s.status),  # type: ignore[arg-type]
+            external_customer_id=s.external_customer_id,
+            plan_code=s.plan_code,
+            price=price,
+            billing_time=s.billing_time,
+            created_at=s.created_at,
+            started_at=s.started_at,
+            subscription_at=s.subscription_at,
+            terminated_at=s.terminated_at,
+            canceled_at=s.canceled_at,
+            previous_plan_code=s.previous_plan_code,
+            next_plan_code=s.next_plan_code,
+        )
+
+
+@strawberry.type(name="BillingInvoice", description="A Lago invoice; amounts in its currency.")
+class BillingInvoice:
+    lago_id: str
+    number: str
+    issuing_date: date
+    invoice_type: str
+    status: InvoiceStatus | None
+    payment_status: PaymentStatus | None
+    fees: Money
+    taxes: Money
+    total: Money
+    payment_due_date: date | None
+    payment_overdue: bool
+    customer: BillingCustomer | None = strawberry.field(
+        description="As Lago embeds it in the invoice (no extra call)."
+    )
+
+    @classmethod
+    def of(cls, i: LagoInvoice) -> BillingInvoice:
+        def money(cents: int) -> Money:
+            return Money(amount_cents=cents, currency=i.currency)
+
+        return cls(
+            lago_id=i.lago_id,
+            number=i.number,
+            issuing_date=i.issuing_date,
+            invoice_type=i.invoice_type,
+            status=_enum(InvoiceStatus, i.status),  # type: ignore[arg-type]
+            payment_status=_enum(PaymentStatus, i.payment_status),  # type: ignore[arg-type]
+            fees=money(i.fees_amount_cents),
+            taxes=money(i.taxes_amount_cents),
+            total=money(i.total_amount_cents),
+            payment_due_date=i.payment_due_date,
+            payment_overdue=i.payment_overdue,
+            customer=BillingCustomer.of(i.customer) if i.customer else None,
+        )

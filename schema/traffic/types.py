@@ -1,0 +1,306 @@
+"""GraphQL types of the traffic domain: Traefik objects, metrics, containers, certificates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.backends.docker.client import Container
+from gateway.backends.traefik.models import Middleware, Router
+from gateway.traffic.certificates import CertificateInfo
+from gateway.traffic.discovery import Suggestion
+from gateway.traffic.metrics import ServiceMetrics
+
+
+@strawberry.enum
+class ServiceHealth(Enum):
+    HEALTHY = "HEALTHY"
+    DEGRADED = "DEGRADED"
+    DOWN = "DOWN"
+    UNKNOWN = "UNKNOWN"
+
+
+@strawberry.enum
+class MetricsFormat(Enum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@strawberry.enum
+class CertificateSource(Enum):
+    ACME = "acme"
+    FILE = "file"
+
+
+@strawberry.enum
+class AcmeChallenge(Enum):
+    HTTP_01 = "http-01"
+    DNS_01 = "dns-01"
+
+
+@strawberry.type
+class ObjectCounts:
+    total: int
+    warnings: int
+    errors: int
+
+
+@strawberry.type
+class TraefikRouter:
+    name: str
+    provider: str
+    rule: str
+    service: str
+    entry_points: list[str]
+    middlewares: list[str]
+    status: str
+    priority: float | None = strawberry.field(description="Float: Traefik's can exceed Int.")
+    tls: JSON | None
+    errors: list[str]
+    using: list[str]
+
+    @classmethod
+    def build(cls, r: Router) -> TraefikRouter:
+        return cls(
+            name=r.name,
+            provider=r.provider,
+            rule=r.rule,
+            service=r.service,
+            entry_points=r.entry_points,
+            middlewares=r.middlewares,
+            status=r.status,
+            priority=float(r.priority) if r.priority is not None else None,
+            tls=r.tls,
+            errors=r.errors,
+            using=r.using,
+        )
+
+
+@strawberry.type
+class ServerState:
+    url: str
+    status: str = strawberry.field(description="UP or DOWN as Traefik's health check sees it.")
+
+
+@strawberry.type
+class LoadBalancerStats:
+    servers: int
+    up: int
+    down: int
+    pass_host_header: bool | None
+    health_check: JSON | None
+
+
+@strawberry.type
+class CodeCount:
+    code: str
+    count: int
+
+
+@strawberry.type
+class ServiceTraffic:
+    requests: int
+    requests_by_code: list[CodeCount]
+    errors: int = strawberry.field(description="5xx responses.")
+    error_rate: float | None = strawberry.field(description="errors / requests (0-1).")
+    mean_latency_seconds: float | None
+    p50_latency_seconds: float | None
+    p95_latency_seconds: float | None
+    p99_latency_seconds: float | None
+    retries: int
+    request_bytes: float
+    response_bytes: float
+
+    @classmethod
+    def build(cls, m: ServiceMetrics) -> ServiceTraffic:
+        return cls(
+            requests=m.requests,
+            requests_by_code=[CodeCount(code=c, count=n) for c, n in m.requests_by_code.items()],
+            errors=m.errors,
+            error_rate=m.error_rate,
+            mean_latency_seconds=m.mean_latency,
+            p50_latency_seconds=m.p50_latency,
+            p95_latency_seconds=m.p95_latency,
+            p99_latency_seconds=m.p99_latency,
+            retries=m.retries,
+            request_bytes=float(m.request_bytes),
+            response_bytes=float(m.response_bytes),
+        )
+
+
+@strawberry.type
+class TraefikMiddleware:
+    name: str
+    provider: str
+    type: str
+    status: str
+    used_by: list[str]
+    errors: list[str]
+    config: JSON
+
+    @classmethod
+    def build(cls, m: Middleware) -> TraefikMiddleware:
+        return cls(
+            name=m.name,
+            provider=m.provider,
+            type=m.type,
+            status=m.status,
+            used_by=m.used_by,
+            errors=m.errors,
+            config=m.config,
+        )
+
+
+@strawberry.type
+class MetricsExport:
+    format: MetricsFormat
+    content_type: str
+    samples: int
+    generated_at: datetime
+    body: str = strawberry.field(description="CSV columns: timestamp, metric, labels, value, unit.")
+
+
+@strawberry.type
+class EntryPoint:
+    name: str
+    address: str
+
+
+@strawberry.type
+class TraefikVersion:
+    version: str
+    codename: str
+    start_date: str | None
+
+
+@strawberry.type
+class ContainerPort:
+    private_port: int
+    public_port: int | None
+    type: str
+    ip: str | None
+
+
+@strawberry.type
+class ContainerNetwork:
+    name: str
+    ip_address: str | None
+    aliases: list[str]
+
+
+@strawberry.type
+class Label:
+    key: str
+    value: str
+
+
+@strawberry.type
+class SuggestedValue:
+    value: str
+    reason: str
+
+
+@strawberry.type
+class RouteSuggestion:
+    router: str
+    service: str
+    rule: SuggestedValue
+    port: SuggestedValue
+    network: SuggestedValue
+    scheme: str
+    entry_points: list[str]
+
+    @classmethod
+    def build(cls, s: Suggestion) -> RouteSuggestion:
+        return cls(
+            router=s.router,
+            service=s.service,
+            rule=SuggestedValue(value=s.rule.value, reason=s.rule.reason),
+            port=SuggestedValue(value=s.port.value, reason=s.port.reason),
+            network=SuggestedValue(value=s.network.value, reason=s.network.reason),
+            scheme=s.scheme,
+            entry_points=s.entry_points,
+        )
+
+
+def ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def container_fields(c: Container) -> dict[str, object]:
+    return {
+        "id": strawberry.ID(c.id),
+        "name": c.name,
+        "image": c.image,
+        "state": c.state,
+        "status": c.status,
+        "created": ts(c.created),
+        "networks": [
+            ContainerNetwork(name=n.name, ip_address=n.ip_address, aliases=n.aliases)
+            for n in c.networks
+        ],
+        "ports": [
+            ContainerPort(private_port=p.private, public_port=p.public, type=p.type, ip=p.ip)
+            for p in c.ports
+        ],
+        "labels": [Label(key=k, value=v) for k, v in sorted(c.labels.items())],
+    }
+
+
+@strawberry.type
+class Certificate:
+    main: str
+    domains: list[str]
+    sans: list[str]
+    common_name: str | None
+    issuer: str
+    serial: str
+    fingerprint_sha256: str
+    not_before: datetime
+    not_after: datetime
+    days_left: int
+    expiring: bool = strawberry.field(description="Fewer than 30 days left.")
+    source: CertificateSource
+    resolver: str | None
+    location: str
+
+    @classmethod
+    def build(cls, c: CertificateInfo) -> Certificate:
+        return cls(
+            main=c.main,
+            domains=c.domains,
+            sans=c.sans,
+            common_name=c.common_name,
+            issuer=c.issuer,
+            serial=c.serial,
+            fingerprint_sha256=c.fingerprint_sha256,
+            not_before=c.not_before,
+            not_after=c.not_after,
+            days_left=c.days_left(),
+            expiring=c.expiring(),
+            source=CertificateSource(c.origin.source),
+            resolver=c.origin.resolver,
+            location=c.origin.location,
+        )
+
+
+@strawberry.enum
+class TrafficErrorCode(Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    UNSUPPORTED = "UNSUPPORTED"
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    CONFLICT = "CONFLICT"
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
+    BACKEND_TIMEOUT = "BACKEND_TIMEOUT"
+    BACKEND_ERROR = "BACKEND_ERROR"
+
+
+@strawberry.type(description="An expected failure of a traffic mutation.")
+class TrafficError:
+    field: str | None
+    message: str
+    code: TrafficErrorCode

@@ -1,0 +1,71 @@
+"""Download progress streamed over a real websocket (graphql-transport-ws)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from tests.models.conftest import Hub
+from tests.models.helpers import download
+from tests.plugins.app import Gateway, GatewayFactory
+from tests.test_websocket import recv_type, ws_url
+
+PROGRESS = """subscription($id: ID!) { downloadProgress(jobId: $id) {
+  jobId state phase bytesDone bytesTotal filesDone filesTotal currentFiles
+  rateBytesPerSecond etaSeconds percent error { code } } }"""
+
+
+async def _events(gw: Gateway, token: str, job_id: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    async with connect(ws_url(gw), subprotocols=["graphql-transport-ws"]) as ws:
+        auth = {"Authorization": f"Bearer {token}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
+        await recv_type(ws, "connection_ack")
+        payload = {"query": PROGRESS, "variables": {"id": job_id}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        while True:
+            message = await recv_type(ws, "next", "error", "complete")
+            if message["type"] != "next":
+                assert message["type"] == "complete", message
+                return events
+            assert "errors" not in message["payload"], message
+            events.append(message["payload"]["data"]["downloadProgress"])
+
+
+async def test_progress_events_arrive_live_until_the_download_ends(
+    live_gateway_factory: GatewayFactory, hub: Hub, tmp_path: Any
+) -> None:
+    gw = await live_gateway_factory(hf_endpoint=hub.url, hf_hub_cache=str(tmp_path / "cache"))
+    # Slow files (the weights slowest) so the download spans several progress reports.
+    hub.sandbox.slow("/acme/tiny-llama-1b/resolve/*/model.safetensors", 0.8, method="GET")
+    hub.sandbox.slow("/acme/tiny-llama-1b/resolve/*", 0.2, method="GET")
+    started = await download(gw, "acme/tiny-llama-1b")
+    viewer = await gw.token("viewer")  # reading progress needs only models:read
+    events = await _events(gw, viewer, started["id"])
+
+    total = sum(hub.files("acme/tiny-llama-1b").values())
+    assert {e["jobId"] for e in events} == {started["id"]}
+    assert events[-1]["state"] == "SUCCEEDED"
+    assert events[-1]["bytesDone"] == events[-1]["bytesTotal"] == total
+    assert events[-1]["filesDone"] == events[-1]["filesTotal"] == 7
+    assert events[-1]["percent"] == 100.0
+    done = [e["bytesDone"] for e in events]
+    assert done == sorted(done)  # never goes backwards
+    partial = [e for e in events if e["state"] == "RUNNING" and 0 < e["bytesDone"] < total]
+    assert len(partial) >= 2, events
+    assert any(e["rateBytesPerSecond"] > 0 and e["etaSeconds"] is not None for e in partial)
+    assert any(e["currentFiles"] for e in partial)
+
+
+async def test_progress_of_an_unknown_job_is_not_found(live_gateway: Gateway) -> None:
+    async with connect(ws_url(live_gateway), subprotocols=["graphql-transport-ws"]) as ws:
+        auth = {"Authorization": f"Bearer {live_gateway.admin_token}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
+        await recv_type(ws, "connection_ack")
+        payload = {"query": PROGRESS, "variables": {"id": "nope"}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        message = await recv_type(ws, "next", "error")
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
