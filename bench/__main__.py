@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -91,6 +92,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     sections: list[Section] = []
     notes: list[str] = []
+    failed: list[str] = []
     try:
         with ExitStack() as stack:
             _remove_orphans()
@@ -100,19 +102,29 @@ def main(argv: list[str]) -> int:
             notes = ctx.notes
             for item in selected:
                 print(f"== {item.name}: {item.title}", flush=True)
-                sections.append(item.run(ctx))
+                try:
+                    sections.append(item.run(ctx))
+                except Exception as exc:  # one broken benchmark must not sink the others
+                    traceback.print_exc()
+                    failed.append(item.name)
+                    sections.append(_failure(item.title, exc))
     except KeyboardInterrupt:
         print("\ninterrupted: servers stopped, nothing written", file=sys.stderr)
         return 130
-    except RuntimeError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
     write(args.output, render(options, sections, argv, notes))
     figures = {s.title: s.figures for s in sections}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     print(f"wrote {args.output} in {time.monotonic() - started:.0f}s", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _failure(title: str, exc: Exception) -> Section:
+    detail = "".join(traceback.format_exception_only(exc)).strip()
+    return Section(title=f"{title} — FAILED", markdown=f"```\n{detail[:3000]}\n```")
 
 
 if __name__ == "__main__":

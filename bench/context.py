@@ -123,6 +123,7 @@ class Context:
                 spec_file = self.tmp / f"{scenario}-{i}.spec.json"
                 out_file = self.tmp / f"{scenario}-{i}.out.json"
                 spec_file.write_text(replace(spec, concurrency=share).dumps())
+                out_file.unlink(missing_ok=True)
                 argv = [sys.executable, "-m", "bench.load", str(spec_file), str(out_file)]
                 log = self.tmp / f"{scenario}-{i}.log"
                 running.append((spawn(argv, log=log), out_file))
@@ -140,6 +141,12 @@ class Context:
                 f"the {server.name} server exited during {scenario}:\n{server.log_tail()}"
             )
         result = _merge(scenario, spec, processes, tallies)
+        late = max(t.get("late", 0.0) for t in tallies)
+        if late > 0.05:
+            self.notes.append(
+                f"{scenario}: a load generator started {late:.2f}s late, so the server CPU "
+                "was sampled over a window shifted from the client's."
+            )
         if cpu_start is not None and cpu_end is not None:
             result.server_cpu = cpu_end - cpu_start
         if busy_start is not None and busy_end is not None:

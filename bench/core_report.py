@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from bench.profiling import FunctionCost, QueryProfile
@@ -11,6 +10,8 @@ from bench.stats import LoadResult
 NOTES_FLOOR = 19_000
 """Bare Starlette req/s on this machine per /work/shared/LIBRARY-NOTES.md."""
 BUSY = 0.9
+CONTENDED = 0.25
+"""Other processes using this share of a core or more compete with server and client."""
 """A process using this share of a core or more over the window is saturated."""
 
 
@@ -78,11 +79,10 @@ def _bound(r: LoadResult) -> str:
         return f"server-bound (server {server:.0%} of a core, client {client:.0%})"
     if client >= BUSY:
         return f"**client-bound** (client {client:.0%} of a core, server {_pct(server)})"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if server is not None and other is not None and server + client + other >= BUSY * (cores or 1):
+    if other is not None and other >= CONTENDED:
         return (
-            f"**CPU-starved**: all {cores} cores busy, other processes took {other:.0%} of a "
-            f"core (server {server:.0%}, client {client:.0%})"
+            f"**contended**: other processes took {other:.0%} of a core "
+            f"(server {_pct(server)}, client {client:.0%})"
         )
     return f"neither process saturated (server {_pct(server)}, client {client:.0%})"
 
@@ -148,7 +148,8 @@ def render(
         "",
         "### The client: raw asyncio, and why",
         "",
-        f"The floor again with the other client, same connections and window: "
+        f"The floor again with the other client, same connections, a "
+        f"{other.window:g} s window: "
         f"{other.client} {other.rps:,.0f} req/s ({_bound(other)}) against raw "
         f"{raw.rps:,.0f} req/s ({_bound(raw)}).",
         "",
@@ -380,7 +381,8 @@ def _hot_spots(p_me: QueryProfile | None, p_access: QueryProfile | None) -> list
     if builders:
         top = max(builders, key=lambda c: c.cumulative)
         out.append(
-            "- **Also: building permission lists.** `permissions()` in schema/access/types.py "
+            "- **Hot spot in the gateway's code: building permission lists.** `permissions()` "
+            "in schema/access/types.py "
             f"({top.calls_per_request:g} calls per `access` request, from `Role.permissions` "
             "and `Role.effective_permissions`) re-validates and re-sorts every role's keys "
             "(`normalise` → `parse_permission`, `_matrix_order`) and makes new `Permission` "

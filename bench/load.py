@@ -90,6 +90,8 @@ class Tally:
     warmup_requests: int = 0
     issued: int = 0
     client_cpu: float = 0.0
+    late: float = 0.0
+    """Seconds the warm-up started after the planned ``start_at`` (slow process start)."""
 
     def error(self, kind: str, sample: str) -> None:
         self.errors += 1
@@ -106,6 +108,7 @@ class Tally:
             "latencies": self.latencies,
             "warmup_requests": self.warmup_requests,
             "client_cpu": self.client_cpu,
+            "late": self.late,
         }
 
 
@@ -136,8 +139,11 @@ class Checker:
 class Window:
     """The warm-up and measurement instants, in ``time.monotonic()`` seconds."""
 
-    def __init__(self, spec: LoadSpec) -> None:
-        start = spec.start_at if spec.start_at > time.monotonic() else time.monotonic()
+    def __init__(self, spec: LoadSpec, tally: Tally) -> None:
+        now = time.monotonic()
+        start = max(spec.start_at, now)
+        if spec.start_at:
+            tally.late = max(0.0, now - spec.start_at)
         self.start = start
         self.warm_end = start + spec.warmup
         self.end = self.warm_end + spec.duration
@@ -238,7 +244,7 @@ async def run_raw(spec: LoadSpec, tally: Tally) -> None:
         return conn
 
     initial = await asyncio.gather(*(connect() for _ in range(spec.concurrency)))
-    window = Window(spec)
+    window = Window(spec, tally)
     stop = asyncio.Event()
 
     async def watchdog() -> None:
@@ -323,7 +329,7 @@ async def run_httpx(spec: LoadSpec, tally: Tally) -> None:
 
         # Open the pool's connections before the clock starts.
         await asyncio.gather(*(send() for _ in range(spec.concurrency)))
-        window = Window(spec)
+        window = Window(spec, tally)
 
         async def worker() -> None:
             clock = time.monotonic

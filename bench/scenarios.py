@@ -61,8 +61,15 @@ def target_of(ctx: Context, item: HttpScenario) -> tuple[Server, dict[str, str]]
     return gateway.server, {**headers, **gateway.auth}
 
 
-def run_http(ctx: Context, item: HttpScenario, *, client: str | None = None) -> LoadResult:
-    """Validate one response, then load the target with the run's settings."""
+def run_http(
+    ctx: Context,
+    item: HttpScenario,
+    *,
+    client: str | None = None,
+    duration: float | None = None,
+    warmup: float | None = None,
+) -> LoadResult:
+    """Validate one response, then load the target with the run's settings (or these)."""
     server, headers = target_of(ctx, item)
     status, body = post(server.port, item.path, item.body(), headers)
     if status != 200:
@@ -82,8 +89,8 @@ def run_http(ctx: Context, item: HttpScenario, *, client: str | None = None) -> 
         check=item.check,
         client=client or options.client,  # type: ignore[arg-type]
         concurrency=options.concurrency,
-        warmup=options.warmup,
-        duration=options.duration,
+        warmup=options.warmup if warmup is None else warmup,
+        duration=options.duration if duration is None else duration,
     )
     label = item.name if client in (None, options.client) else f"{item.name}-{client}"
     return ctx.load(label, server, spec)

@@ -115,14 +115,16 @@ class ModelsService:
         return await self.jobs.list(UPLOAD)
 
     # -- the local cache and the active model ------------------------------------------------
-    async def local_model(self, repo_id: str, revision: str | None = None) -> CachedModel:
+    async def local_model(
+        self, repo_id: str, revision: str | None = None, *, field: str = "id"
+    ) -> CachedModel:
         model = await self.cache.get(repo_id)
         if model is None or model.revision(revision) is None:
             at = f"@{revision}" if revision else ""
             raise ModelsFailure(
                 ModelsFailureCode.NOT_LOCAL,
                 f"{repo_id}{at} is not in the local cache: download it first",
-                field="id",
+                field=field,
             )
         return model
 

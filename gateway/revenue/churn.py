@@ -10,7 +10,7 @@ from fractions import Fraction
 from gateway.revenue.facts import SubscriptionFact
 from gateway.revenue.money import Amounts, Money, add, round_cents, rounded
 from gateway.revenue.months import add_months, last_months, month_start, utc
-from gateway.revenue.snapshot import currencies, overview
+from gateway.revenue.snapshot import currencies, mrr_at, overview
 
 CHURN_DEFINITION = (
     "A month's churn counts the subscriptions active at the month's first instant that are "
@@ -103,14 +103,13 @@ def lifetime_value(
 ) -> list[LifetimeValue]:
     """See :data:`LTV_FORMULA`."""
     out = []
+    exact = mrr_at(facts, utc(as_of))
     for row in overview(facts, as_of).by_currency:
         rate = pooled_churn_rate(facts, as_of, months, row.currency)
         value = None
         if rate and row.active_customers:
             # From the exact ARPU, not the rounded one: one rounding per figure.
-            mrr = sum((f.monthly for f in facts if f.currency == row.currency
-                       and f.active_at(utc(as_of))), Fraction(0))  # fmt: skip
-            value = round_cents(mrr / row.active_customers / rate)
+            value = round_cents(exact[row.currency] / row.active_customers / rate)
         out.append(
             LifetimeValue(
                 currency=row.currency,

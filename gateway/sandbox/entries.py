@@ -79,6 +79,10 @@ def _traefik(app: Any, url: str, home: Path) -> Mapping[str, object]:
     }
 
 
+def _docker(app: Any, url: str, home: Path) -> Mapping[str, object]:
+    return app.settings_for(url)
+
+
 def _providers(app: Any, url: str, home: Path) -> Mapping[str, object]:
     # The SSRF guard refuses loopback addresses unless allowed; the sandbox lives there.
     return {"provider_allow_hosts": ("127.0.0.1",)}
@@ -130,6 +134,12 @@ ENTRIES: tuple[SandboxEntry, ...] = (
         _traefik,
         options=_traefik_options,
         description="routers, services, middlewares, /metrics; watches the dynamic dir",
+    ),
+    SandboxEntry(
+        "docker",
+        "gateway.sandbox.docker",
+        _docker,
+        description="Docker Engine API: containers labelled for Traefik",
     ),
     SandboxEntry(
         "providers",

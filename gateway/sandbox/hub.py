@@ -6,7 +6,8 @@ config``, pages linked by ``Link: <...>; rel="next"``), ``/api/models/{repo}[/re
 ``/api/models-tags-by-type`` and ``/api/whoami-v2``. Files: ``HEAD``/``GET
 /{repo}/resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag`` (``X-Linked-Etag`` and
 ``X-Linked-Size`` for LFS files) and ranges. Write API: ``POST /api/repos/create``,
-``/api/models/{repo}/preupload/{rev}`` (every file is taken inline, "regular") and
+``/api/validate-yaml``, ``/api/models/{repo}/preupload/{rev}`` (every file is taken inline,
+"regular") and
 ``/api/models/{repo}/commit/{rev}`` (ndjson). Errors carry ``X-Error-Code`` (``RepoNotFound
 RevisionNotFound EntryNotFound GatedRepo``) and ``X-Error-Message`` as the Hub's do.
 
@@ -54,6 +55,7 @@ class HubSandbox(Sandbox):
             Route("/api/models-tags-by-type", self._tags, methods=get),
             Route("/api/whoami-v2", self._whoami, methods=get),
             Route("/api/repos/create", self._create, methods=post),
+            Route("/api/validate-yaml", self._validate_yaml, methods=post),
             Route("/api/models/{org}/{name}", self._info, methods=get),
             Route("/api/models/{org}/{name}/revision/{revision:path}", self._info, methods=get),
             Route("/api/models/{org}/{name}/tree/{revision}", self._tree, methods=get),
@@ -209,6 +211,17 @@ class HubSandbox(Sandbox):
         private = body.get("private", body.get("visibility") == "private")
         self.state.create(repo_id, private=bool(private), at=datetime.now(UTC))
         return JSONResponse({"url": url, "name": repo_id, "id": repo_id})
+
+    async def _validate_yaml(self, request: Request) -> Response:
+        """README.md metadata: a ``---`` block must be closed (the Hub checks much more)."""
+        content = str((await _json(request)).get("content") or "")
+        if not content.startswith("---"):
+            warning = {"message": "empty or missing yaml metadata in repo card"}
+            return JSONResponse({"errors": [], "warnings": [warning]})
+        if "\n---" not in content[3:]:
+            error = {"message": "the yaml metadata block is not closed by ---"}
+            return JSONResponse({"errors": [error], "warnings": []}, 400)
+        return JSONResponse({"errors": [], "warnings": []})
 
     async def _preupload(self, request: Request) -> Response:
         user = self._writer(request)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -92,10 +93,15 @@ class SandboxSuite:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def seed(self, services: Services) -> None:
-        """Run the entries' seeds against a started gateway (idempotent per fresh store)."""
+        """Run the entries' seeds against a started gateway. Seeds skip records that exist;
+        a failing one is logged and the demo goes on without its records."""
         for running in self.running.values():
-            if running.entry.seed is not None:
+            if running.entry.seed is None:
+                continue
+            try:
                 await running.entry.seed(running.app, running.url, services)
+            except Exception:
+                log.exception("sandbox %s: seeding the store failed", running.entry.name)
 
     def create_app(self, settings: Settings) -> Starlette:
         """The gateway app for ``settings``; the sandboxes' seeds run once its services start."""
@@ -163,12 +169,19 @@ def start_sandbox_mode(settings: Settings) -> tuple[SandboxSuite, Settings]:
         settings = settings.replace(store_url=f"sqlite:///{store}", data_dir=suite.workdir)
     uvicorn_log = logging.getLogger("uvicorn.error")
     level = uvicorn_log.level
-    uvicorn_log.setLevel(logging.WARNING)  # five "Started server process" lines say nothing
+    uvicorn_log.setLevel(logging.WARNING)  # a "Started server process" per sandbox: noise
     try:
         settings = settings.replace(**suite.start())
     finally:
         uvicorn_log.setLevel(level)
+    # uvicorn re-raises SIGTERM once it has shut down; with the default handler the process
+    # would die before `finally` removes the sandboxes' folder, so make it an exit.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print("ops-gateway: sandbox mode: fake backends with seeded data:", flush=True)
     for line in suite.describe():
         print(line, flush=True)
     return suite, settings
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

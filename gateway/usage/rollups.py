@@ -113,17 +113,37 @@ class Projector:
         self._prices = prices
         self._batch = batch
         self._lock = asyncio.Lock()
+        self._recent: dict[int, LogEntry] = {}
         self.applied = 0
         """The last cursor this process knows to be applied (a lower bound)."""
 
     async def cursor(self) -> int:
         return (await self._store.counters(PROGRESS, ["rollup"])).get("rollup", 0)
 
-    async def catch_up(self, upto: int | None = None) -> int:
-        """Apply everything in the log; return how many entries this call applied.
+    def remember(self, entries: list[LogEntry]) -> None:
+        """Entries this process just appended: the next step uses them instead of reading
+        them back (a cache only; anything missing is read from the log)."""
+        if len(self._recent) > 50_000:  # nobody is projecting them: stop caching
+            self._recent.clear()
+        for entry in entries:
+            self._recent[entry.cursor] = entry
 
-        With ``upto``, return at once if that cursor is known to be applied: requests waiting
-        behind the lock usually find their entries applied by the step before (group commit).
+    def _cached(self, cursor: int) -> list[LogEntry]:
+        out: list[LogEntry] = []
+        while len(out) < self._batch and (entry := self._recent.pop(cursor + 1, None)):
+            out.append(entry)
+            cursor += 1
+        if not out and self._recent:  # fell behind the cache (another replica applied it)
+            for stale in [c for c in self._recent if c <= cursor]:
+                del self._recent[stale]
+        return out
+
+    async def catch_up(self, upto: int | None = None) -> int:
+        """Apply the log to the rollups; return how many entries this call applied.
+
+        With ``upto``, stop once that cursor is applied, and return at once if it is known to
+        be: requests queued behind the lock mostly find theirs applied by the step before
+        (group commit). Without it, go on to the end of the log.
         """
         if upto is not None and self.applied >= upto:
             return 0
@@ -131,18 +151,23 @@ class Projector:
             if upto is not None and self.applied >= upto:
                 return 0
             applied = 0
-            cursor = await self.cursor()
+            # Our own last step is where the cursor usually is; if another replica moved it,
+            # the guard refuses the step and we read where it got.
+            cursor = self.applied or await self.cursor()
             while True:
-                entries = await self._store.read(STREAM, after=cursor, limit=self._batch)
+                entries = self._cached(cursor) or await self._store.read(
+                    STREAM, after=cursor, limit=self._batch
+                )
                 if not entries:
                     break
                 if await self._apply(cursor, entries):
                     applied += len(entries)
                     cursor = entries[-1].cursor
-                else:  # another replica applied this range: continue from where it got
+                else:
                     cursor = await self.cursor()
                 self.applied = max(self.applied, cursor)
-            self.applied = max(self.applied, cursor)
+                if upto is not None and cursor >= upto:
+                    break
             return applied
 
     async def _apply(self, cursor: int, entries: list[LogEntry]) -> bool:

@@ -83,6 +83,7 @@ class UsageService:
             self.metrics.usage_events.labels("duplicate").inc(len(result.duplicates))
             self.metrics.usage_events.labels("rejected").inc(len(rejected))
         if appended.entries:
+            self.projector.remember(appended.entries)
             self._kick.set()
             try:  # durable already; rollups that fail here are caught up in the background
                 await self.projector.catch_up(upto=appended.entries[-1].cursor)

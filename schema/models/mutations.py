@@ -278,7 +278,8 @@ async def _upload_request(info: Info, input: UploadModelInput) -> UploadRequest:
     if input.source_model_id is not None:
         source = ids.repo_id(input.source_model_id, field="sourceModelId")
         revision = ids.revision(input.source_revision, field="sourceRevision")
-        cached = await info.context.services.models.local_model(source, revision)
+        models = info.context.services.models
+        cached = await models.local_model(source, revision, field="sourceModelId")
         chosen = cached.revision(revision)
         assert chosen is not None
         return UploadRequest(source_repo=source, source_commit=chosen.commit, **common)

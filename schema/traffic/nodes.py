@@ -16,7 +16,10 @@ from gateway.backends.traefik.loaders import (
 from gateway.backends.traefik.models import Service
 from gateway.context import Info
 from gateway.jobs.records import JobRecord
+from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.discovery import file_name, object_name, suggest
+from gateway.traffic.loaders import CertificatesLoader
+from gateway.traffic.service import TrafficService
 from schema.permissions import require
 from schema.traffic.types import (
     ContainerNetwork,
@@ -33,8 +36,12 @@ from schema.traffic.types import (
 )
 
 
-def traffic(info: Info):  # TrafficService; typed loosely to avoid a cycle
+def traffic(info: Info) -> TrafficService:
     return info.context.services.traffic
+
+
+async def certificates(info: Info) -> list[CertificateInfo]:
+    return await info.context.loaders.get(CertificatesLoader, traffic(info)).load("")
 
 
 @strawberry.type
@@ -185,15 +192,14 @@ class TrafficOverview:
 
     @strawberry.field(extensions=[require("certificates", "read")])
     async def certificates(self, info: Info) -> int | None:
-        certs, _ = await traffic(info).certificates()
-        return len(certs)
+        return len(await certificates(info))
 
     @strawberry.field(
         extensions=[require("certificates", "read")],
         description="Certificates with fewer than `days` days left.",
     )
     async def expiring_certificates(self, info: Info, days: int = 30) -> int | None:
-        certs, _ = await traffic(info).certificates()
+        certs = await certificates(info)
         now = time.time()
         return sum(1 for c in certs if c.days_left(now) < days)
 

@@ -33,6 +33,7 @@ from schema.traffic.nodes import (
     RenewalJob,
     TraefikService,
     TrafficOverview,
+    certificates,
     traffic,
 )
 from schema.traffic.permissions import require_any
@@ -202,7 +203,7 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[Certificate] | None:
-        certs, _ = await traffic(info).certificates()
+        certs = await certificates(info)
         now = time.time()
         if expiring_within_days is not None:
             certs = [c for c in certs if c.days_left(now) < expiring_within_days]

@@ -6,6 +6,7 @@ and the days before, UTC) or a ``from``/``to`` range rounded outwards to whole h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -65,7 +66,9 @@ def _window(
     return resolve_window(days=days, start=start, end=end, now=usage.clock())
 
 
-def _rank(by: UsageRanking) -> object:
+def _rank(by: UsageRanking) -> Callable[[tuple[object, Totals]], tuple[int, int, str]]:
+    """Sort key: highest ``by`` first, then most requests, then by name."""
+
     def key(item: tuple[object, Totals]) -> tuple[int, int, str]:
         name, t = item
         first = {"cost": t.cost, "requests": t.requests, "tokens": t.total_tokens}[by.value]
@@ -75,7 +78,7 @@ def _rank(by: UsageRanking) -> object:
 
 
 async def model_rows(usage: UsageService, a: Analytics, window: Window) -> list[ModelUsage]:
-    rows = sorted((await a.by_model(window)).items(), key=_rank(UsageRanking.COST))  # type: ignore[arg-type]
+    rows = sorted((await a.by_model(window)).items(), key=_rank(UsageRanking.COST))
     now_day = today(usage.clock())
     out = []
     for (model, provider), t in rows:
@@ -145,7 +148,7 @@ class UsageQuery:
         window = _window(usage, days, from_, to)
         rows = sorted(
             (await (await _analytics(info)).by_user(window)).items(), key=_rank(UsageRanking.COST)
-        )  # type: ignore[arg-type]
+        )
         page = rows[start : start + first]
         cursors = [encode_cursor(CURSOR, start + i) for i in range(len(page))]
         return build_connection(
@@ -207,7 +210,7 @@ class UsageQuery:
         usage = info.context.services.usage
         _check_limit(limit)
         rows = (await (await _analytics(info)).by_user(_window(usage, days, from_, to))).items()
-        return user_rows(sorted(rows, key=_rank(by))[:limit])  # type: ignore[arg-type]
+        return user_rows(sorted(rows, key=_rank(by))[:limit])
 
     @strawberry.field
     async def top_models(

@@ -7,10 +7,13 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.backends.brigade import BrigadeClient
 from gateway.backends.brigade.cache import MemoryCache, RedisCache
+from gateway.backends.brigade.caller import Caller
 from gateway.sandbox.brigade import BrigadeSandbox
 from tests.agents.conftest import AgentsGateway, jwt_for
 from tests.auth.jwks_server import SigningKey
+from tests.plugins.servers import ServeApp
 
 QUERY = "{ agents { usage { taskCount } tasks(first: 5) { totalCount nodes { id } } } }"
 
@@ -136,3 +139,22 @@ async def test_replicas_share_the_redis_cache_but_not_across_callers(
         assert brigade.api_key.encode() not in stored and token.encode() not in stored
     finally:
         await raw.aclose()
+
+
+async def test_a_redis_outage_costs_backend_calls_not_answers(
+    serve_app: ServeApp, brigade: BrigadeSandbox, refused_url: str
+) -> None:
+    dead_redis = refused_url.replace("http://", "redis://") + "/15"
+    client = BrigadeClient(
+        base_url=await serve_app(brigade),
+        api_key=brigade.api_key,
+        cache=RedisCache(url=dead_redis, prefix="x:"),
+    )
+    caller = Caller(identity="api_token:vera:t1")
+    try:
+        first = await client.usage(caller)  # the failed get and set are logged, not raised
+        second = await client.usage(caller)
+    finally:
+        await client.aclose()
+    assert first == second and first.task_count == len(brigade.tasks)
+    assert brigade.counts["GET /api/agents/usage"] == 2  # no cache, so both went to Brigade

@@ -90,3 +90,21 @@ async def test_a_failing_analytics_endpoint_fails_only_its_field(
     assert body["data"]["revenue"] == {"trends": None, "plans": {"totalCount": 9}}
     assert [e["path"] for e in body["errors"]] == [["revenue", "trends"]]
     assert body["errors"][0]["extensions"]["code"] == "BACKEND_ERROR"
+
+
+async def test_readiness_probes_lago(
+    gateway_factory: GatewayFactory, lago: LagoSandbox, lago_url: str, refused_url: str
+) -> None:
+    up = await gateway_factory(**lago.settings_for(lago_url))
+    ready = await up.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["lago"]["ok"] is True
+    assert lago.counts["GET /api/v1/plans"] == 1
+    down = await gateway_factory(lago_api_url=refused_url, lago_api_key="k")
+    ready = await down.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["lago"]["ok"] is False
+
+
+async def test_lago_calls_reach_the_metrics(revenue_gw: Gateway) -> None:
+    await revenue_gw.gql("{ revenue { plans { totalCount } } }")
+    metrics = (await revenue_gw.client.get("/metrics")).text
+    assert 'gateway_backend_calls_total{backend="lago",method="GET",outcome="ok"} 1.0' in metrics

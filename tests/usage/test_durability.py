@@ -60,6 +60,7 @@ async def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     proc = await _serve(db, port)
     acked: list[str] = []
     url = f"http://127.0.0.1:{port}"
+    stop = asyncio.Event()
     try:
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
             async with asyncio.timeout(20):
@@ -70,7 +71,6 @@ async def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
                     except httpx.TransportError:
                         await asyncio.sleep(0.05)
             headers = {"Authorization": f"Bearer {token}"}
-            stop = asyncio.Event()
 
             async def sender(worker: int) -> None:
                 n = 0
@@ -83,17 +83,19 @@ async def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
                         return  # killed mid-request: not acknowledged
                     assert r.status_code == 200, r.text
                     acked.extend(ev["id"] for ev in batch)
-                    if len(acked) >= 600:
-                        # SIGKILL at once, with the other senders' requests in flight.
-                        proc.send_signal(signal.SIGKILL)
+                    if len(acked) >= 600 and not stop.is_set():
+                        # SIGKILL at once, with the other senders' requests in flight. Once:
+                        # a second send_signal would poll() and reap the child under asyncio.
                         stop.set()
+                        proc.send_signal(signal.SIGKILL)
 
             await asyncio.gather(*(sender(w) for w in range(4)))
     finally:
-        if proc.returncode is None:
+        if not stop.is_set():  # a failure before the planned kill
             proc.kill()
         await proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+    stderr = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+    assert proc.returncode == -signal.SIGKILL, (len(acked), stderr)
     assert len(acked) >= 600
 
     store = SQLiteStore(path=db)
