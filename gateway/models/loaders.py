@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiodataloader import DataLoader
 
+from gateway.models.active import ActiveModel, ActiveRecord
 from gateway.models.cache import CachedModel, LocalCache
 from gateway.models.credentials import HubCredentials
 
@@ -31,3 +32,15 @@ class HubTokenLoader(DataLoader[str, str | None]):
     async def batch_load_fn(self, keys: list[str]) -> list[str | None]:
         token = await self.credentials.token()
         return [token for _ in keys]
+
+
+class ActiveLoader(DataLoader[str, ActiveRecord | None]):
+    """Key: always ``""``; value: the active model (one store read per request)."""
+
+    def __init__(self, active: ActiveModel) -> None:
+        super().__init__()
+        self.active = active
+
+    async def batch_load_fn(self, keys: list[str]) -> list[ActiveRecord | None]:
+        record = await self.active.get()
+        return [record for _ in keys]

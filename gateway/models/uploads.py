@@ -7,6 +7,7 @@ the server.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ class Uploads:
             raise JobFailed("uploading needs a Hugging Face token", code="NO_TOKEN")
         try:
             folder = self.folder(request)
-            files = sum(1 for p in folder.rglob("*") if p.is_file())
+            files = await asyncio.to_thread(_count_files, folder)
             await ctx.report({"phase": "uploading", "files_total": files, "files_done": 0})
             url, commit = await self.hub.upload_folder(
                 repo_id=request.repo_id,
@@ -98,3 +99,7 @@ class Uploads:
             raise
         await ctx.report({"phase": "done", "files_total": files, "files_done": files})
         return {"commit_url": url, "commit": commit, "files": files}
+
+
+def _count_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Annotated, Any
 
 import strawberry
@@ -58,7 +59,15 @@ class Permission:
 
 
 def permissions(keys: frozenset[str] | set[str]) -> list[Permission]:
-    return [Permission.from_key(k) for k in normalise(keys)]
+    return list(_permission_list(frozenset(keys)))
+
+
+@lru_cache(maxsize=1024)
+def _permission_list(keys: frozenset[str]) -> tuple[Permission, ...]:
+    # Roles share a handful of permission sets; validating and sorting them on every
+    # resolver call was ~5% of the access page's time (bench/RESULTS.md). The objects are
+    # never mutated, so responses can share them.
+    return tuple(Permission.from_key(k) for k in normalise(keys))
 
 
 @strawberry.input

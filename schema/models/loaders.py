@@ -5,8 +5,9 @@ from __future__ import annotations
 from gateway.backends.hub.loaders import HubModelLoader
 from gateway.backends.hub.models import HubModel
 from gateway.context import Info
+from gateway.models.active import ActiveRecord
 from gateway.models.cache import CachedModel
-from gateway.models.loaders import HubTokenLoader, LocalModelsLoader
+from gateway.models.loaders import ActiveLoader, HubTokenLoader, LocalModelsLoader
 
 
 async def hub_token(info: Info) -> str | None:
@@ -25,3 +26,8 @@ async def hub_model(info: Info, repo_id: str, revision: str | None) -> HubModel:
 async def local_models(info: Info) -> list[CachedModel]:
     cache = info.context.services.models.cache
     return await info.context.loaders.get(LocalModelsLoader, cache).load("")
+
+
+async def active_record(info: Info) -> ActiveRecord | None:
+    active = info.context.services.models.active
+    return await info.context.loaders.get(ActiveLoader, active).load("")

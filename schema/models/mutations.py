@@ -24,20 +24,17 @@ from schema.models.jobs import (
     UploadJob,
     UploadModelResult,
 )
-from schema.models.types import (
+from schema.models.local import (
     ActivateModelResult,
     ActiveModel,
     DeletedModel,
     DeleteModelResult,
     HubSettings,
-    ModelDtype,
-    ModelsError,
     ModelSettings,
-    ServingQuantization,
     SetHubTokenResult,
     UpdateModelSettingsResult,
-    ts,
 )
+from schema.models.types import ModelDtype, ModelsError, ServingQuantization, ts
 from schema.permissions import require
 
 T = TypeVar("T")

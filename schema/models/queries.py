@@ -20,17 +20,8 @@ from gateway.models.formats import CATALOG
 from gateway.models.uploads import KIND as UPLOAD
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
-from schema.models.types import (
-    ActiveModel,
-    HubModel,
-    HubSettings,
-    LocalModel,
-    ModelCategory,
-    ModelSettings,
-    ModelSort,
-    QuantizationInfo,
-    ts,
-)
+from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
+from schema.models.types import HubModel, ModelCategory, ModelSort, QuantizationInfo, ts
 from schema.pagination import (
     Connection,
     build_connection,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.models.conftest import Hub
@@ -69,3 +70,26 @@ async def test_progress_of_an_unknown_job_is_not_found(live_gateway: Gateway) ->
         message = await recv_type(ws, "next", "error")
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.redis
+async def test_progress_reaches_a_subscriber_on_another_replica(
+    live_gateway_factory: GatewayFactory,
+    hub: Hub,
+    tmp_path: Any,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    shared = {
+        "hf_endpoint": hub.url,
+        "hf_hub_cache": str(tmp_path / "cache"),
+        "redis_url": redis_url,
+        "redis_prefix": redis_prefix,
+    }
+    first = await live_gateway_factory(**shared)
+    second = await live_gateway_factory(**shared)
+    hub.sandbox.slow("/acme/mini-bert/resolve/*", 0.2, method="GET")
+    started = await download(first, "acme/mini-bert")
+    events = await _events(second, second.admin_token, started["id"])
+    assert events[-1]["state"] == "SUCCEEDED"
+    assert events[-1]["filesDone"] == events[-1]["filesTotal"] == len(hub.files("acme/mini-bert"))
