@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from gateway.jobs.records import COLLECTION, CONTROL_CHANNEL
 from gateway.pubsub.base import PubSub
 from gateway.store.base import Store
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("gateway.jobs")
 
@@ -56,10 +57,7 @@ class Replicas:
         await asyncio.wait_for(subscribed.wait(), 10)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2)
+        await cancel_and_wait(self._tasks, within=2)
         self._tasks = []
         with contextlib.suppress(Exception):  # the store may already be failing: best effort
             await self._store.delete_ttl(liveness_key(self.instance))

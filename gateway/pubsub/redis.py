@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from gateway.pubsub.base import Message
 from gateway.pubsub.memory import DEFAULT_QUEUE_SIZE, Fanout, Subscription
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,7 @@ class RedisPubSub:
         reader, conn, client = self._reader, self._conn, self._redis
         self._reader = self._conn = self._redis = None
         if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await cancel_and_wait([reader])
         self._fanout.close()
         for waiters in self._confirms.values():
             for fut in waiters:

@@ -22,6 +22,7 @@ from typing import Any
 from gateway.metrics import Metrics
 from gateway.pubsub.base import PubSub
 from gateway.store.base import Store
+from gateway.tasks import cancel_and_wait
 from gateway.usage.events import Rejection, parse_batch
 from gateway.usage.outbox import EventSender, LagoOutbox
 from gateway.usage.prices import Price, PriceBook
@@ -120,11 +121,7 @@ class UsageService:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         with contextlib.suppress(Exception):
             await self.outbox.release()
 
