@@ -37,6 +37,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "traffic": ("traefik", "docker"),
     "agents": ("brigade",),
     "providers": ("providers",),
+    "usage": ("providers",),  # the providers entry also seeds the usage
 }
 TOKEN = re.compile(r"\b(ogw_[A-Za-z0-9_-]+)\b")
 
@@ -85,7 +86,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxSuite]:
 
 def test_readme_shows_the_three_dashboard_pages() -> None:
     titles = " ".join(title.lower() for title, _ in QUERIES)
-    for page in ("billing", "models", "traffic"):
+    for page in ("billing", "models", "traffic", "usage", "agents"):
         assert page in titles, f"README's Sandbox mode section has no {page} page query"
 
 

@@ -88,6 +88,14 @@ def _providers(app: Any, url: str, home: Path) -> Mapping[str, object]:
     return {"provider_allow_hosts": ("127.0.0.1",)}
 
 
+async def _seed_llm(app: Any, url: str, services: Services) -> None:
+    """Provider records for the fakes, and two weeks of LLM usage through real ingestion."""
+    from gateway.sandbox.usage_seed import seed_usage
+
+    await _seed_providers(app, url, services)
+    await seed_usage(services)
+
+
 async def _seed_providers(app: Any, url: str, services: Services) -> None:
     """One enabled provider per kind, pointing at the fake, with the fake's key."""
     from gateway.auth.roles import Actor
@@ -145,7 +153,7 @@ ENTRIES: tuple[SandboxEntry, ...] = (
         "providers",
         "gateway.sandbox.providers",
         _providers,
-        seed=_seed_providers,
-        description="LLM providers of every kind, seeded as provider records",
+        seed=_seed_llm,
+        description="LLM providers of every kind, seeded as provider records, and usage",
     ),
 )
