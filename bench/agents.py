@@ -3,14 +3,9 @@ cache, Brigade calls per query under load, and a cold (cache miss) versus warm l
 
 from __future__ import annotations
 
-import json
-import time
-
 from bench.context import Context
-from bench.load import LoadSpec
 from bench.registry import Section, benchmark
-from bench.scenarios import HttpScenario, post, require_every_leaf
-from bench.servers import HOST
+from bench.scenarios import HttpScenario, load, require_every_leaf, timed, validated
 
 AGENTS_QUERY = """\
 query Agents {
@@ -35,43 +30,20 @@ AGENTS = HttpScenario(
 
 @benchmark("agents", "Agents: `agents { usage tasks }` over Brigade with the per-caller cache")
 def agents(ctx: Context) -> Section:
-    from gateway.sandbox.base import serve_in_thread
     from gateway.sandbox.brigade import BrigadeSandbox
 
     brigade = BrigadeSandbox()
-    url, stop = serve_in_thread(brigade)
-    ctx.stack.callback(stop)
+    url = ctx.serve_sandbox(brigade)
     gateway = ctx.start_gateway(
         "gateway-agents", BRIGADE_API_URL=url, BRIGADE_API_KEY=brigade.api_key
     )
-    headers = {"Content-Type": "application/json", **gateway.auth}
-    port = gateway.server.port
-
-    def timed() -> tuple[float, bytes]:
-        started = time.perf_counter()
-        status, body = post(port, AGENTS.path, AGENTS.body(), headers)
-        if status != 200:
-            raise RuntimeError(f"agents: probe answered {status}: {body[:500]!r}")
-        return time.perf_counter() - started, body
-
-    cold, body = timed()  # the first call misses the cache: two Brigade calls
-    AGENTS.validate(json.loads(body))
-    warm = sorted(timed()[0] for _ in range(50))
+    server, headers = gateway.server, gateway.headers
+    # The first call misses the cache: two Brigade calls.
+    cold, body = timed(server, AGENTS, headers)
+    validated(AGENTS, body)
+    warm = sorted(timed(server, AGENTS, headers)[0] for _ in range(50))
     calls_before = brigade.total
-    spec = LoadSpec(
-        host=HOST,
-        port=port,
-        path=AGENTS.path,
-        headers=headers,
-        body=AGENTS.body(),
-        expect_body=body.decode(),
-        check=AGENTS.check,
-        client=ctx.options.client,  # type: ignore[arg-type]
-        concurrency=ctx.options.concurrency,
-        warmup=ctx.options.warmup,
-        duration=ctx.options.duration,
-    )
-    result = ctx.load(AGENTS.name, gateway.server, spec)
+    result = load(ctx, AGENTS, server, headers, body)
     print(result.line(), flush=True)
     requests = result.requests + result.warmup_requests
     backend_calls = brigade.total - calls_before

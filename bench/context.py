@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from starlette.types import ASGIApp
+
 from bench.load import LoadSpec
 from bench.servers import HOST, Server, child_env, spawn, stop, system_busy
 from bench.stats import LoadResult
@@ -50,8 +52,9 @@ class GatewayTarget:
     env: dict[str, str]
 
     @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def headers(self) -> dict[str, str]:
+        """What every GraphQL request to the gateway sends: JSON, and the admin token."""
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
 
 
 class Context:
@@ -70,6 +73,15 @@ class Context:
         server = Server(name=name, app=app, env=env or {}, log=self.tmp / f"{name}.log")
         self.stack.enter_context(server)
         return server
+
+    def serve_sandbox(self, app: ASGIApp) -> str:
+        """Serve a sandbox (a fake backend) in a thread of this process until the run ends;
+        its base URL."""
+        from gateway.sandbox.base import serve_in_thread
+
+        url, stop = serve_in_thread(app)
+        self.stack.callback(stop)
+        return url
 
     def app(self, name: str) -> Server:
         """The target ``name`` of :data:`APPS`, started on first use."""

@@ -4,15 +4,13 @@ query (the nested-subscriptions N+1 query and the overview) and latency in round
 from __future__ import annotations
 
 import http.client
-import json
 import time
 from typing import Any
 
 from bench.context import Context
-from bench.load import LoadSpec
 from bench.registry import Section, benchmark
-from bench.scenarios import HttpScenario, graphql_data, post, require_every_leaf
-from bench.servers import HOST, Server
+from bench.scenarios import HttpScenario, graphql_data, load, probe, require_every_leaf, timed
+from bench.servers import HOST
 from bench.stats import LoadResult, percentile
 
 LATENCY = 0.020
@@ -74,33 +72,21 @@ def _round_trip(port: int, key: str) -> float:
 
 @benchmark("lago", "Revenue: Lago calls per query and latency with 20 ms per Lago call")
 def lago(ctx: Context) -> Section:
-    from gateway.sandbox.base import serve_in_thread
     from gateway.sandbox.lago import LagoSandbox
 
     sandbox = LagoSandbox(latency=LATENCY)
-    url, stop = serve_in_thread(sandbox)
-    ctx.stack.callback(stop)
+    url = ctx.serve_sandbox(sandbox)
     gateway = ctx.start_gateway("gateway-lago", LAGO_API_URL=url, LAGO_API_KEY=sandbox.api_key)
-    headers = {"Content-Type": "application/json", **gateway.auth}
-    port = gateway.server.port
+    server, headers = gateway.server, gateway.headers
     trip = _round_trip(int(url.rsplit(":", 1)[1]), sandbox.api_key)
     rows: list[Row] = []
     figures: dict[str, float] = {"lago_round_trip_ms": round(trip * 1e3, 2)}
     for item in (NESTED, OVERVIEW):
-
-        def timed(item: HttpScenario = item) -> tuple[float, bytes]:
-            started = time.perf_counter()
-            status, body = post(port, item.path, item.body(), headers)
-            if status != 200:
-                raise RuntimeError(f"{item.name}: answered {status}: {body[:500]!r}")
-            return time.perf_counter() - started, body
-
-        _, body = timed()
-        item.validate(json.loads(body))
+        body = probe(server, item, headers)
         before = sandbox.total
-        sequential = sorted(timed()[0] for _ in range(SEQUENTIAL))
+        sequential = sorted(timed(server, item, headers)[0] for _ in range(SEQUENTIAL))
         calls = (sandbox.total - before) / SEQUENTIAL
-        result = _load(ctx, item, gateway.server, headers, body)
+        result = load(ctx, item, server, headers, body)
         p50 = percentile(sequential, 50)
         rows.append((item, calls, p50, result))
         print(f"{item.name}: {calls:.1f} Lago calls/query, p50 {p50 * 1e3:.1f} ms "
@@ -111,24 +97,6 @@ def lago(ctx: Context) -> Section:
         figures[f"{key}_rps"] = round(result.rps, 1)
     return Section(title="Revenue over Lago (issue 3)", markdown=_markdown(ctx, trip, rows),
                    figures=figures)  # fmt: skip
-
-
-def _load(ctx: Context, item: HttpScenario, server: Server, headers: dict[str, str],
-          body: bytes) -> LoadResult:  # fmt: skip
-    spec = LoadSpec(
-        host=HOST,
-        port=server.port,
-        path=item.path,
-        headers=headers,
-        body=item.body(),
-        expect_body=body.decode(),
-        check=item.check,
-        client=ctx.options.client,  # type: ignore[arg-type]
-        concurrency=ctx.options.concurrency,
-        warmup=ctx.options.warmup,
-        duration=ctx.options.duration,
-    )
-    return ctx.load(item.name, server, spec)
 
 
 Row = tuple[HttpScenario, float, float, LoadResult]

@@ -8,10 +8,8 @@ import time
 from typing import Any
 
 from bench.context import Context
-from bench.load import LoadSpec
 from bench.registry import Section, benchmark
-from bench.scenarios import HttpScenario, post, require_every_leaf
-from bench.servers import HOST
+from bench.scenarios import HttpScenario, load, post, probe, require_every_leaf
 
 MODELS_QUERY = """\
 query Models {
@@ -61,40 +59,21 @@ def _download(port: int, headers: dict[str, str], repo: str) -> tuple[float, dic
 
 @benchmark("models", "Models: `models { search local }` over the fake Hub, and a download")
 def models(ctx: Context) -> Section:
-    from gateway.sandbox.base import serve_in_thread
     from gateway.sandbox.hub import HubSandbox
 
     hub = HubSandbox()
-    url, stop = serve_in_thread(hub)
-    ctx.stack.callback(stop)
+    url = ctx.serve_sandbox(hub)
     cache = ctx.tmp / "hf-cache"
     gateway = ctx.start_gateway("gateway-models", HF_ENDPOINT=url, HF_HUB_CACHE=str(cache))
-    headers = {"Content-Type": "application/json", **gateway.auth}
-    port = gateway.server.port
-    seconds, job = _download(port, headers, "acme/tiny-llama-1b")
-    _download(port, headers, "acme/tiny-llama-1b-GGUF")
+    server, headers = gateway.server, gateway.headers
+    seconds, job = _download(server.port, headers, "acme/tiny-llama-1b")
+    _download(server.port, headers, "acme/tiny-llama-1b-GGUF")
 
     hub.reset_counts()
-    status, body = post(port, MODELS.path, MODELS.body(), headers)
-    if status != 200:
-        raise RuntimeError(f"models: probe answered {status}: {body[:500]!r}")
-    MODELS.validate(json.loads(body))
+    body = probe(server, MODELS, headers)
     calls_one = hub.total
-    spec = LoadSpec(
-        host=HOST,
-        port=port,
-        path=MODELS.path,
-        headers=headers,
-        body=MODELS.body(),
-        expect_body=body.decode(),
-        check=MODELS.check,
-        client=ctx.options.client,  # type: ignore[arg-type]
-        concurrency=ctx.options.concurrency,
-        warmup=ctx.options.warmup,
-        duration=ctx.options.duration,
-    )
     before = hub.total
-    result = ctx.load(MODELS.name, gateway.server, spec)
+    result = load(ctx, MODELS, server, headers, body)
     print(result.line(), flush=True)
     requests = result.requests + result.warmup_requests
     per_query = (hub.total - before) / requests if requests else 0.0

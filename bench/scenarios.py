@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -54,11 +55,10 @@ def scenario(item: HttpScenario) -> HttpScenario:
 
 
 def target_of(ctx: Context, item: HttpScenario) -> tuple[Server, dict[str, str]]:
-    headers = {"Content-Type": "application/json"}
     if item.target != "gateway":
-        return ctx.app(item.target), headers
+        return ctx.app(item.target), {"Content-Type": "application/json"}
     gateway = ctx.gateway()
-    return gateway.server, {**headers, **gateway.auth}
+    return gateway.server, gateway.headers
 
 
 def run_http(
@@ -71,13 +71,52 @@ def run_http(
 ) -> LoadResult:
     """Validate one response, then load the target with the run's settings (or these)."""
     server, headers = target_of(ctx, item)
+    body = probe(server, item, headers)
+    return load(ctx, item, server, headers, body, client=client, duration=duration, warmup=warmup)
+
+
+def answer(server: Server, item: HttpScenario, headers: dict[str, str]) -> bytes:
+    """The body of one request of ``item``, which must be answered with 200."""
     status, body = post(server.port, item.path, item.body(), headers)
     if status != 200:
-        raise RuntimeError(f"{item.name}: probe answered {status}: {body[:500]!r}")
+        raise RuntimeError(f"{item.name}: answered {status}: {body[:500]!r}")
+    return body
+
+
+def timed(server: Server, item: HttpScenario, headers: dict[str, str]) -> tuple[float, bytes]:
+    """:func:`answer`, and the seconds it took."""
+    started = time.perf_counter()
+    body = answer(server, item, headers)
+    return time.perf_counter() - started, body
+
+
+def validated(item: HttpScenario, body: bytes) -> bytes:
+    """``body`` once ``item.validate`` has accepted it."""
     try:
         item.validate(json.loads(body))
     except AssertionError as exc:
         raise RuntimeError(f"{item.name}: wrong answer ({exc}): {body[:500]!r}") from None
+    return body
+
+
+def probe(server: Server, item: HttpScenario, headers: dict[str, str]) -> bytes:
+    """One response of ``item`` checked in full: what every response under load must match."""
+    return validated(item, answer(server, item, headers))
+
+
+def load(
+    ctx: Context,
+    item: HttpScenario,
+    server: Server,
+    headers: dict[str, str],
+    expect: bytes,
+    *,
+    client: str | None = None,
+    duration: float | None = None,
+    warmup: float | None = None,
+) -> LoadResult:
+    """Load ``server`` with ``item`` at the run's settings (or these), comparing each
+    response with ``expect`` (a :func:`probe`'s body)."""
     options = ctx.options
     spec = LoadSpec(
         host=HOST,
@@ -85,7 +124,7 @@ def run_http(
         path=item.path,
         headers=headers,
         body=item.body(),
-        expect_body=body.decode(),
+        expect_body=expect.decode(),
         check=item.check,
         client=client or options.client,  # type: ignore[arg-type]
         concurrency=options.concurrency,

@@ -3,13 +3,9 @@ calls per query (the loaders share one list call and one /metrics fetch across f
 
 from __future__ import annotations
 
-import json
-
 from bench.context import Context
-from bench.load import LoadSpec
 from bench.registry import Section, benchmark
-from bench.scenarios import HttpScenario, post, require_every_leaf
-from bench.servers import HOST
+from bench.scenarios import HttpScenario, load, probe, require_every_leaf
 
 TRAFFIC_QUERY = """\
 query Traffic {
@@ -34,36 +30,17 @@ TRAFFIC = HttpScenario(
 
 @benchmark("traffic", "Traffic: `traffic { overview services { traffic } }` over Traefik")
 def traffic(ctx: Context) -> Section:
-    from gateway.sandbox.base import serve_in_thread
     from gateway.sandbox.traefik import TraefikSandbox
 
     traefik = TraefikSandbox()
-    url, stop = serve_in_thread(traefik)
-    ctx.stack.callback(stop)
+    url = ctx.serve_sandbox(traefik)
     gateway = ctx.start_gateway("gateway-traffic", TRAEFIK_API_URL=url)
-    headers = {"Content-Type": "application/json", **gateway.auth}
-    port = gateway.server.port
+    server, headers = gateway.server, gateway.headers
     traefik.reset_counts()
-    status, body = post(port, TRAFFIC.path, TRAFFIC.body(), headers)
-    if status != 200:
-        raise RuntimeError(f"traffic: probe answered {status}: {body[:500]!r}")
-    TRAFFIC.validate(json.loads(body))
+    body = probe(server, TRAFFIC, headers)
     calls_one = traefik.total
-    spec = LoadSpec(
-        host=HOST,
-        port=port,
-        path=TRAFFIC.path,
-        headers=headers,
-        body=TRAFFIC.body(),
-        expect_body=body.decode(),
-        check=TRAFFIC.check,
-        client=ctx.options.client,  # type: ignore[arg-type]
-        concurrency=ctx.options.concurrency,
-        warmup=ctx.options.warmup,
-        duration=ctx.options.duration,
-    )
     before = traefik.total
-    result = ctx.load(TRAFFIC.name, gateway.server, spec)
+    result = load(ctx, TRAFFIC, server, headers, body)
     print(result.line(), flush=True)
     requests = result.requests + result.warmup_requests
     per_query = (traefik.total - before) / requests if requests else 0.0

@@ -25,8 +25,7 @@ OVERVIEW = '{"query":"{ usage { overview(days: 1) { requests } } }"}'
 
 
 def _counted(target: GatewayTarget) -> int:
-    headers = {"Content-Type": "application/json", **target.auth}
-    status, body = post(target.server.port, "/graphql", OVERVIEW, headers)
+    status, body = post(target.server.port, "/graphql", OVERVIEW, target.headers)
     if status != 200:
         raise RuntimeError(f"usage overview answered {status}: {body[:300]!r}")
     return json.loads(body)["data"]["usage"]["overview"]["requests"]

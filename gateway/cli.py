@@ -7,11 +7,16 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from gateway.errors import GatewayError
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.store.base import Store
 
 log = logging.getLogger("gateway")
 
@@ -22,15 +27,25 @@ def app_from_env():
     return create_app(Settings.from_env())
 
 
-async def _bootstrap(settings: Settings, url: str) -> None:
-    """On an empty store, create an admin token and print it once with the GraphiQL URL."""
-    from gateway.auth.rbac import RBAC
-    from gateway.auth.tokens import TokenService
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    """The configured store, open for one command."""
     from gateway.store import open_store
 
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     await store.open()
     try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _bootstrap(settings: Settings, url: str) -> None:
+    """On an empty store, create an admin token and print it once with the GraphiQL URL."""
+    from gateway.auth.rbac import RBAC
+    from gateway.auth.tokens import TokenService
+
+    async with _store(settings) as store:
         await RBAC(store=store).ensure_builtins(now=time.time())
         tokens = TokenService(store=store)
         if await store.count("api_tokens") == 0:
@@ -50,8 +65,6 @@ async def _bootstrap(settings: Settings, url: str) -> None:
                 '{"Authorization": "Bearer <token>"})\n',
                 flush=True,
             )
-    finally:
-        await store.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -90,12 +103,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _token(args: argparse.Namespace) -> int:
     from gateway.auth.rbac import RBAC
     from gateway.auth.tokens import TokenService, parse_duration
-    from gateway.store import open_store
 
-    settings = Settings.from_env()
-    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
-    await store.open()
-    try:
+    async with _store(Settings.from_env()) as store:
         tokens = TokenService(store=store)
         if args.token_command == "create":
             rbac = RBAC(store=store)
@@ -131,8 +140,6 @@ async def _token(args: argparse.Namespace) -> int:
             token = await tokens.revoke(args.id)
             print(f"revoked {token.id} ({token.subject})")
         return 0
-    finally:
-        await store.close()
 
 
 def _date(ts: float) -> str:
@@ -148,16 +155,11 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 async def _keys_rotate(args: argparse.Namespace) -> int:
     from gateway.secrets import SecretBox, load_secret_keys, rotate_stored_secrets
-    from gateway.store import open_store
 
     settings = Settings.from_env()
     keys, _ = load_secret_keys(configured=settings.secret_keys, data_dir=settings.data_dir)
-    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
-    await store.open()
-    try:
+    async with _store(settings) as store:
         count = await rotate_stored_secrets(store, SecretBox(keys=keys))
-    finally:
-        await store.close()
     print(f"re-encrypted {count} secrets under the first key")
     return 0
 

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Operation names come from clients; cap the label set so a client cannot explode cardinality.
 _MAX_OPERATION_NAMES = 200
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+"""Histogram buckets of the duration metrics."""
 
 
 class Metrics:
@@ -30,7 +32,7 @@ class Metrics:
             "gateway_graphql_operation_duration_seconds",
             "GraphQL operation duration.",
             ["operation", "type"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            buckets=_SECONDS,
             registry=self.registry,
         )
         self.backend_calls = Counter(
@@ -43,7 +45,7 @@ class Metrics:
             "gateway_backend_call_duration_seconds",
             "Backend call duration.",
             ["backend"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            buckets=_SECONDS,
             registry=self.registry,
         )
         self.websockets = Gauge(

@@ -7,16 +7,15 @@ error message.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from gateway.errors import ConfigurationError, ConflictError, GatewayError
-from gateway.store.base import Document, Store
+from gateway.files import atomic_create
+from gateway.store.base import Document, Store, all_documents
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +103,8 @@ async def rotate_stored_secrets(
     """
     count = 0
     for collection, names in (ENCRYPTED_FIELDS if fields is None else fields).items():
-        after: str | None = None
-        while True:
-            page = await store.list(collection, after=after, limit=200)
-            for doc in page:
-                count += await _rotate_document(store, box, doc, names)
-            if len(page) < 200:
-                break
-            after = page[-1].id
+        async for doc in all_documents(store, collection):
+            count += await _rotate_document(store, box, doc, names)
     return count
 
 
@@ -184,35 +177,8 @@ def _read_key_file(path: Path) -> list[str]:
 
 
 def _create_key_file(path: Path) -> bool:
-    """Write a new key file atomically; return False if another process created it first.
-
-    The file is created with mode 0600 (never briefly readable by others, as a chmod after
-    writing would allow), written to a temporary name, then hard-linked into place: a link
-    never replaces an existing file, so two workers starting together agree on one key.
-    """
+    """Write a new key file (mode 0600 from its creation, never briefly readable by others);
+    return False if another process created it first: workers starting together agree on one
+    key."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")  # unique per caller
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Fernet.generate_key() + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        _fsync_dir(path.parent)
-        return True
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Make the new directory entry durable too; not all platforms allow opening a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    return atomic_create(path, Fernet.generate_key() + b"\n", mode=0o600)

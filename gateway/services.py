@@ -17,7 +17,6 @@ import httpx
 from gateway.auth.audit import AuditLog
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.oidc import OIDCVerifier
-from gateway.auth.principal import Principal
 from gateway.auth.rbac import RBAC
 from gateway.auth.roles import RoleAdmin
 from gateway.auth.token_admin import TokenAdmin
@@ -82,6 +81,7 @@ class Services:
             keys, _generated = load_secret_keys(
                 configured=settings.secret_keys, data_dir=settings.data_dir
             )
+            secrets = SecretBox(keys=keys)
             rbac = RBAC(store=store)
             await rbac.ensure_builtins(now=time.time())
             audit = AuditLog(store=store, pubsub=pubsub)
@@ -100,21 +100,19 @@ class Services:
             usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
             await usage.start()
             stack.push_async_callback(usage.stop)  # closed first: before the store and clients
-            traffic = TrafficService.from_settings(
-                settings, backends=backends, store=store, secrets=SecretBox(keys=keys)
-            )
             jobs = JobRunner(store=store, pubsub=pubsub)
+            traffic = TrafficService.from_settings(
+                settings, backends=backends, store=store, secrets=secrets, jobs=jobs
+            )
             models = ModelsService(
                 settings=settings,
                 store=store,
-                secrets=SecretBox(keys=keys),
+                secrets=secrets,
                 hub=backends.hub,
                 jobs=jobs,
                 audit=audit,
             )
             stack.push_async_callback(models.close)
-            await traffic.start(store=store, pubsub=pubsub, jobs=jobs)
-            stack.push_async_callback(traffic.stop)
             await jobs.start()  # after every domain registered its job kinds
             stack.push_async_callback(jobs.stop)  # first to stop: jobs end as "interrupted"
         except BaseException:
@@ -125,7 +123,7 @@ class Services:
             metrics=metrics,
             store=store,
             pubsub=pubsub,
-            secrets=SecretBox(keys=keys),
+            secrets=secrets,
             rbac=rbac,
             audit=audit,
             role_admin=RoleAdmin(store=store, rbac=rbac, audit=audit),
@@ -158,9 +156,3 @@ class Services:
         checks["store"]["seconds"] = round(time.perf_counter() - start, 4)
         checks.update(await self.backends.readiness())
         return checks
-
-    async def resolve(self, principal: Principal) -> tuple[frozenset[str], frozenset[str]]:
-        """The principal's roles (credential + assigned) and effective permissions, for
-        routes outside GraphQL (GraphQL requests use ``Context.sign_in``)."""
-        roles = await self.rbac.roles_of(principal.subject, principal.roles)
-        return roles, await self.rbac.effective_permissions(roles)

@@ -43,6 +43,28 @@ def error_response(
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
+def gateway_error_response(exc: GatewayError) -> Response:
+    """A :class:`GatewayError` as an HTTP answer, with the headers its status calls for."""
+    headers = {}
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return error_response(exc.http_status, exc.code, exc.message, headers)
+
+
+async def sign_in(services: Services, request: Request) -> Context:
+    """The caller's context for an HTTP request: authenticated (401), within the rate limit
+    of its subject (429), with its roles and permissions resolved."""
+    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+    retry_after = await services.rate_limiter.hit(principal.subject)
+    if retry_after is not None:
+        raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
+    context = Context(services=services, request=request)
+    await context.sign_in(principal)
+    return context
+
+
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """graphql-ws (legacy) closes rejected connections with 1011; make it 4403 like the new one."""
 
@@ -82,12 +104,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
         except GatewayError as exc:
-            headers = {}
-            if exc.http_status == 401:
-                headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
-            if exc.http_status == 429:
-                headers["Retry-After"] = str(max(1, round(exc.extensions.get("retryAfter", 1))))
-            response = error_response(exc.http_status, exc.code, exc.message, headers)
+            response = gateway_error_response(exc)
         except Exception:  # a bug of ours: answer in GraphQL's shape, never with a traceback
             log.exception("unhandled error in /graphql")
             response = error_response(500, ErrorCode.INTERNAL, "Internal error")
@@ -98,14 +115,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             self.request_adapter_class(request)
         ):
             return await render_graphiql(request)
-        services = self._services()
-        principal = await services.authenticator.authenticate(request.headers.get("authorization"))
-        retry_after = await services.rate_limiter.hit(principal.subject)
-        if retry_after is not None:
-            raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
-        context = Context(services=services, request=request)
-        await context.sign_in(principal)
-        request.state.context = context
+        request.state.context = await sign_in(self._services(), request)
         return await self.run(request)
 
     async def parse_http_body(self, request: Any) -> Any:

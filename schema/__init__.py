@@ -21,19 +21,17 @@ from schema.extensions import ErrorCodes, OperationMetrics, format_error, limit_
 from schema.models.mutations import ModelsMutation
 from schema.models.queries import Query as ModelsRootQuery
 from schema.models.subscriptions import ModelsSubscription
-from schema.models.types import MODELS_SCALARS
 from schema.providers.mutations import ProviderMutation
 from schema.providers.queries import Query as ProvidersRootQuery
 from schema.providers.redaction import RedactSecretVariables
 from schema.revenue.queries import Query as RevenueRootQuery
-from schema.revenue.types import REVENUE_SCALARS
+from schema.scalars import SCALARS
 from schema.traffic.mutations import TrafficMutation
 from schema.traffic.queries import Query as TrafficRootQuery
 from schema.traffic.subscriptions import TrafficSubscription
 from schema.usage.mutations import UsageMutation
 from schema.usage.queries import Query as UsageRootQuery
 from schema.usage.subscriptions import UsageSubscription
-from schema.usage.types import USAGE_SCALARS
 
 Query = merge_types(
     "Query",
@@ -80,7 +78,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={**USAGE_SCALARS, **REVENUE_SCALARS, **MODELS_SCALARS}),
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 

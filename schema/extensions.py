@@ -13,7 +13,6 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.types.execution import ExecutionResult
 
 from gateway.errors import ErrorCode, GatewayError
 from gateway.metrics import Metrics
@@ -81,10 +80,7 @@ class OperationMetrics(SchemaExtension):
         start = time.perf_counter()
         yield
         ctx = self.execution_context
-        result = ctx.result
-        ok = not (isinstance(result, ExecutionResult) and result.errors) and not getattr(
-            result, "errors", None
-        )
+        ok = not getattr(ctx.result, "errors", None)
         try:
             op_type = ctx.operation_type.value
         except Exception:  # no valid operation in the document

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
@@ -11,6 +11,7 @@ import strawberry
 from gateway.errors import BadUserInput
 
 T = TypeVar("T")
+S = TypeVar("S")
 MAX_PAGE = 500
 
 
@@ -56,6 +57,22 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
     return value
 
 
+def decode_index(kind: str, cursor: str | None) -> int | None:
+    """The number an offset cursor holds; None without a cursor."""
+    value = decode_cursor(kind, cursor)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise BadUserInput("invalid cursor", field="after")
+    return int(value)
+
+
+def start_after(kind: str, after: str | None) -> int:
+    """Where a page starts when each cursor holds its item's index: just past ``after``'s."""
+    index = decode_index(kind, after)
+    return 0 if index is None else index + 1
+
+
 def check_first(first: int) -> int:
     if first < 0 or first > MAX_PAGE:
         raise BadUserInput(f"first must be between 0 and {MAX_PAGE}", field="first")
@@ -81,3 +98,24 @@ def build_connection(
         ),
         total_count=total,
     )
+
+
+def index_connection(nodes: Sequence[T], *, kind: str, start: int, total: int) -> Connection[T]:
+    """A page of ``total`` items from index ``start``; each cursor holds its item's index."""
+    return build_connection(
+        nodes,
+        [encode_cursor(kind, start + i) for i in range(len(nodes))],
+        has_next=start + len(nodes) < total,
+        has_previous=start > 0,
+        total=total,
+    )
+
+
+def list_connection(
+    kind: str, items: Sequence[S], build: Callable[[S], T], first: int, after: str | None
+) -> Connection[T]:
+    """Offset paging over a list fetched whole."""
+    check_first(first)
+    start = start_after(kind, after)
+    page = [build(item) for item in items[start : start + first]]
+    return index_connection(page, kind=kind, start=start, total=len(items))

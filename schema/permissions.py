@@ -26,6 +26,19 @@ class Require(BasePermission):
         return self.permission in info.context.permissions
 
 
+class RequireAny(Require):
+    """Like :class:`Require`, satisfied by any one of several permissions (a root field such
+    as ``traffic`` spanning several resources)."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        super().__init__(*pairs[0])
+        self.permissions = frozenset(permission_key(r, a) for r, a in pairs)
+        self.message = f"requires one of {', '.join(sorted(self.permissions))}"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return bool(self.permissions & info.context.permissions)
+
+
 class Authenticated(BasePermission):
     error_extensions = {"code": ErrorCode.UNAUTHENTICATED.value}
     message = "authentication required"
@@ -37,6 +50,10 @@ class Authenticated(BasePermission):
 
 def require(resource: str, action: str) -> PermissionExtension:
     return PermissionExtension(permissions=[Require(resource, action)], use_directives=False)
+
+
+def require_any(*pairs: tuple[str, str]) -> PermissionExtension:
+    return PermissionExtension(permissions=[RequireAny(*pairs)], use_directives=False)
 
 
 def authenticated() -> PermissionExtension:

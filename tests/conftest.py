@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.servers",
     "tests.plugins.stores",
     "tests.plugins.app",
+    "tests.plugins.oidc",
 ]

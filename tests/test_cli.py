@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.plugins.servers import free_port
 
 TOKEN = re.compile(r"\b(ogw_[A-Za-z0-9_-]+)\b")
 
@@ -73,12 +74,6 @@ def test_keys_rotate_runs_on_a_fresh_store(env: dict[str, str], tmp_path: Path) 
     assert key_file.exists() and key_file.stat().st_mode & 0o777 == 0o600
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def serve(env: dict[str, str], tmp_path: Path) -> Iterator[callable]:
     """``ops-gateway serve`` as `make run` runs it: no store settings, in a fresh folder."""
@@ -86,7 +81,7 @@ def serve(env: dict[str, str], tmp_path: Path) -> Iterator[callable]:
     defaults = {k: v for k, v in env.items() if k not in ("GATEWAY_STORE", "GATEWAY_DATA_DIR")}
 
     def start() -> tuple[subprocess.Popen[str], str]:
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
             env=defaults,

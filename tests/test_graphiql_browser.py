@@ -33,7 +33,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -46,6 +45,7 @@ from gateway.graphiql import (
     graphiql_routes,
     render_graphiql,
 )
+from tests.plugins.app import Gateway
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -322,14 +322,9 @@ def test_browser_reaches_nothing_but_loopback() -> None:
 
 
 async def _graphql(
-    gateway: Any, query: str, variables: dict[str, Any] | None = None
+    gateway: Gateway, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=WAIT_SECONDS) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {gateway.admin_token}"},
-        )
+    response = await gateway.post(query, variables)
     response.raise_for_status()
     return response.json()
 
@@ -374,10 +369,9 @@ def _query_in_browser(chromium: str, chromedriver: str, base_url: str, token: st
 
 
 @pytest.mark.browser
-async def test_graphiql_runs_a_query_offline(live_gateway: Any) -> None:
+async def test_graphiql_runs_a_query_offline(live_gateway: Gateway) -> None:
     chromium, chromedriver = _browser_paths()
-    async with httpx.AsyncClient(base_url=live_gateway.url, timeout=WAIT_SECONDS) as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
+    page = await live_gateway.client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers.get("content-security-policy", "")
     expected = (await _graphql(live_gateway, "{ me { subject } }"))["data"]["me"]["subject"]
@@ -392,7 +386,7 @@ async def test_graphiql_runs_a_query_offline(live_gateway: Any) -> None:
 def _subscribe_in_browser(
     chromium: str,
     chromedriver: str,
-    gateway: Any,
+    gateway: Gateway,
     query: str,
     poke: Callable[[], None] | None,
 ) -> tuple[str, list[str], list[str]]:
@@ -412,7 +406,7 @@ def _subscribe_in_browser(
 
 
 @pytest.mark.browser
-async def test_graphiql_subscription_over_websocket(live_gateway: Any) -> None:
+async def test_graphiql_subscription_over_websocket(live_gateway: Gateway) -> None:
     """A subscription from the page: graphql-transport-ws on the same origin, token from the
     headers editor in connection_init, allowed by the page's CSP and the Origin check."""
     chromium, chromedriver = _browser_paths()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from gateway.sandbox.suite import SandboxSuite
 from gateway.settings import Settings
 from schema import build_schema
 from tests.plugins.app import GatewayFactory
+from tests.plugins.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Root field -> the sandboxes it needs to return data.
@@ -131,12 +131,6 @@ async def test_readme_query_returns_data(
 
 
 # -- the real command ------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_sandbox_command(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OIDC_"))}
     for name in ("REDIS_URL", "BRIGADE_API_URL", "BRIGADE_API_KEY", "LAGO_API_URL"):
@@ -145,7 +139,7 @@ def test_serve_sandbox_command(tmp_path: Path) -> None:
     temp.mkdir()
     work.mkdir()
     env["TMPDIR"] = str(temp)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--sandbox", "--port", str(port)],
         cwd=work,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -11,23 +10,21 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.plugins.app import Gateway, GatewayFactory
+from tests.plugins.ws import (
+    LEGACY_WS,
+    TRANSPORT_WS,
+    bearer,
+    recv,
+    recv_type,
+    refusal,
+    send,
+    subscribe,
+    subscription,
+    until_live,
+    ws_url,
+)
 
 AUDIT = "subscription { auditEvents { actor action target after } }"
-
-
-def ws_url(gw: Gateway) -> str:
-    return gw.url.replace("http://", "ws://") + "/graphql"
-
-
-async def recv(ws: ClientConnection, wait: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), wait))
-
-
-async def recv_type(ws: ClientConnection, *types: str) -> dict[str, Any]:
-    while True:  # skip keep-alive pings and "ka" frames
-        message = await recv(ws)
-        if message["type"] in types:
-            return message
 
 
 async def close_code(ws: ClientConnection) -> int | None:
@@ -43,32 +40,17 @@ async def create_role(gw: Gateway, name: str) -> None:
     assert body["data"]["createRole"]["__typename"] == "Role", body
 
 
-async def subscribe_transport_ws(gw: Gateway, token: str) -> ClientConnection:
-    ws = await connect(ws_url(gw), subprotocols=["graphql-transport-ws"])
-    await ws.send(
-        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-    )
-    assert (await recv_type(ws, "connection_ack"))["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": AUDIT}}))
-    return ws
-
-
 async def first_event(
     ws: ClientConnection, gw: Gateway, prefix: str, kind: str = "next"
 ) -> tuple[dict[str, Any], list[str]]:
-    """Create roles until the subscription (live a moment after subscribing) sees one."""
+    """Create roles until the subscription sees one."""
     made: list[str] = []
-    for i in range(40):
+
+    async def poke(i: int) -> None:
         made.append(f"{prefix}-{i}")
         await create_role(gw, made[-1])
-        try:
-            while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 0.25))
-                if message["type"] == kind:
-                    return message, made
-        except TimeoutError:
-            continue
-    raise AssertionError("no event arrived")
+
+    return await until_live(poke, lambda: recv_type(ws, kind, wait=0.25)), made
 
 
 @pytest.mark.parametrize(
@@ -78,34 +60,31 @@ async def first_event(
 async def test_transport_ws_without_a_valid_token_is_closed_4403(
     live_gateway: Gateway, payload: dict | None
 ) -> None:
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-transport-ws"]) as ws:
+    async with connect(ws_url(live_gateway), subprotocols=[TRANSPORT_WS]) as ws:
         message: dict[str, Any] = {"type": "connection_init"}
         if payload is not None:
             message["payload"] = payload
-        await ws.send(json.dumps(message))
+        await send(ws, message)
         assert await close_code(ws) == 4403
 
 
 async def test_transport_ws_subscribe_before_init_is_closed_4401(live_gateway: Gateway) -> None:
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": AUDIT}}))
+    async with connect(ws_url(live_gateway), subprotocols=[TRANSPORT_WS]) as ws:
+        await subscribe(ws, AUDIT)
         assert await close_code(ws) == 4401
 
 
 async def test_legacy_graphql_ws_without_a_valid_token_is_closed_4403(
     live_gateway: Gateway,
 ) -> None:
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
-        )
+    async with connect(ws_url(live_gateway), subprotocols=[LEGACY_WS]) as ws:
+        await send(ws, {"type": "connection_init", "payload": bearer("nope")})
         assert (await recv(ws))["type"] == "connection_error"
         assert await close_code(ws) == 4403
 
 
 async def test_transport_ws_subscription_receives_audit_events(live_gateway: Gateway) -> None:
-    ws = await subscribe_transport_ws(live_gateway, live_gateway.admin_token)
-    async with ws:
+    async with subscription(live_gateway, live_gateway.admin_token, AUDIT) as ws:
         event, made = await first_event(ws, live_gateway, "ws-role")
         assert event["id"] == "1"
         assert event["payload"]["data"]["auditEvents"]["action"] == "createRole"
@@ -117,27 +96,15 @@ async def test_transport_ws_subscription_receives_audit_events(live_gateway: Gat
 
 
 async def test_legacy_graphql_ws_subscription(live_gateway: Gateway) -> None:
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-ws"]) as ws:
-        auth = {"Authorization": f"Bearer {live_gateway.admin_token}"}
-        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-        assert (await recv_type(ws, "connection_ack"))["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "start", "payload": {"query": AUDIT}}))
+    token = live_gateway.admin_token
+    async with subscription(live_gateway, token, AUDIT, protocol=LEGACY_WS) as ws:
         event, made = await first_event(ws, live_gateway, "legacy-role", kind="data")
         assert event["payload"]["data"]["auditEvents"]["target"] in made
 
 
 async def test_viewer_cannot_subscribe_to_audit_events(live_gateway: Gateway) -> None:
-    viewer = await live_gateway.token("viewer")
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {viewer}"}}
-            )
-        )
-        await recv_type(ws, "connection_ack")
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": AUDIT}}))
-        message = await recv_type(ws, "next", "error")
-        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    async with subscription(live_gateway, await live_gateway.token("viewer"), AUDIT) as ws:
+        errors = await refusal(ws)
         assert errors[0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -147,8 +114,7 @@ async def test_subscription_on_one_replica_receives_events_from_another(
 ) -> None:
     first = await live_gateway_factory(redis_url=redis_url, redis_prefix=redis_prefix)
     second = await live_gateway_factory(redis_url=redis_url, redis_prefix=redis_prefix)
-    ws = await subscribe_transport_ws(first, first.admin_token)
-    async with ws:
+    async with subscription(first, first.admin_token, AUDIT) as ws:
         event, made = await first_event(ws, second, "made-on-second")
         assert event["payload"]["data"]["auditEvents"]["target"] in made
         assert event["payload"]["data"]["auditEvents"]["actor"] == "admin"

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.auth.oidc import OIDCVerifier, principal_from_claims
+from gateway.auth.oidc import OIDCVerifier
 from gateway.auth.principal import AuthKind, Principal
 from gateway.auth.tokens import PREFIX, TokenService
 from gateway.errors import Unauthenticated
@@ -77,8 +77,7 @@ class Authenticator:
             # Without OIDC configured, a JWT is just an unknown token: same answer as any.
             log.debug("bearer token rejected: not an API token and OIDC is not configured")
             raise Unauthenticated(_INVALID)
-        claims = await self._oidc.verify(token)
-        return principal_from_claims(claims, token, self._oidc.roles_claim)
+        return await self._oidc.principal(token)
 
     async def authenticate_connection_params(self, params: Mapping[str, Any] | None) -> Principal:
         """Authenticate a WebSocket from its ``connection_init`` payload."""

@@ -21,7 +21,7 @@ from gateway.auth.permissions import (
     builtin_parent,
     normalise,
 )
-from gateway.store.base import Document, Store
+from gateway.store.base import Document, Store, all_documents
 
 ROLES = "roles"
 ASSIGNMENTS = "role_assignments"
@@ -182,14 +182,7 @@ class RBAC:
         return self._graph
 
     async def _load_roles(self) -> list[Role]:
-        roles: list[Role] = []
-        after: str | None = None
-        while True:
-            page = await self._store.list(ROLES, after=after, limit=500)
-            roles.extend(Role.from_document(d) for d in page)
-            if len(page) < 500:
-                return roles
-            after = page[-1].id
+        return [Role.from_document(d) async for d in all_documents(self._store, ROLES)]
 
     async def assigned_roles(self, subject: str) -> frozenset[str]:
         doc = await self._store.get(ASSIGNMENTS, subject)
@@ -197,9 +190,3 @@ class RBAC:
 
     async def roles_of(self, subject: str, credential_roles: Iterable[str]) -> frozenset[str]:
         return frozenset(credential_roles) | await self.assigned_roles(subject)
-
-    async def effective_permissions(self, role_names: Iterable[str]) -> frozenset[str]:
-        return (await self.graph()).effective(role_names)
-
-    async def check(self, role_names: Iterable[str], permission: str) -> CheckResult:
-        return (await self.graph()).check(role_names, permission)

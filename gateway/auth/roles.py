@@ -17,7 +17,7 @@ from gateway.auth.audit import AuditLog
 from gateway.auth.permissions import ADMIN, normalise
 from gateway.auth.rbac import ASSIGNMENTS, RBAC, ROLES, Role
 from gateway.errors import BadUserInput, ConflictError
-from gateway.store.base import Store
+from gateway.store.base import Store, all_documents
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 SUBJECT = re.compile(r"^[\w.@:+-]{1,200}$")
@@ -78,7 +78,7 @@ class RoleAdmin:
         parents = await self._parents(inherits)
         self._require_held(actor, perms | graph.effective(parents), "create a role with")
         data = {
-            "description": _description(description),
+            "description": check_description(description),
             "permissions": normalise(perms),
             "inherits": list(parents),
             "builtin": False,
@@ -114,7 +114,7 @@ class RoleAdmin:
         data = _role_data(role)
         before = dict(data)
         if description is not None:
-            data["description"] = _description(description)
+            data["description"] = check_description(description)
         if inherits is not None:
             parents = await self._parents(inherits)
             if graph.would_cycle(name, parents) or name in parents:
@@ -208,8 +208,7 @@ class RoleAdmin:
     async def _change_assignment(
         self, actor: Actor, subject: str, name: str, *, add: bool
     ) -> list[str]:
-        if not SUBJECT.match(subject):
-            raise AccessFailure(AccessFailureCode.INVALID, "invalid subject", field="subject")
+        check_subject(subject)
         await self._role(name)
         graph = await self._rbac.graph()
         self._require_held(actor, graph.effective([name]), "assign" if add else "unassign")
@@ -293,14 +292,11 @@ class RoleAdmin:
         return created
 
     async def _replace_in_assignments(self, old: str, new: str | None) -> None:
-        after: str | None = None
-        while page := await self._store.list(ASSIGNMENTS, after=after, limit=500):
-            for doc in page:
-                roles = doc.data.get("roles", [])
-                if old in roles:
-                    updated = sorted({new if r == old else r for r in roles} - {None})
-                    await self._store.put(ASSIGNMENTS, doc.id, {"roles": updated})
-            after = page[-1].id
+        async for doc in all_documents(self._store, ASSIGNMENTS):
+            roles = doc.data.get("roles", [])
+            if old in roles:
+                updated = sorted({new if r == old else r for r in roles} - {None})
+                await self._store.put(ASSIGNMENTS, doc.id, {"roles": updated})
 
 
 def _role_data(role: Role) -> dict:
@@ -323,7 +319,12 @@ def _check_name(name: str, *, field: str = "name") -> None:
         )
 
 
-def _description(text: str) -> str:
+def check_subject(subject: str) -> None:
+    if not SUBJECT.match(subject):
+        raise AccessFailure(AccessFailureCode.INVALID, "invalid subject", field="subject")
+
+
+def check_description(text: str) -> str:
     if len(text) > 500:
         raise AccessFailure(
             AccessFailureCode.INVALID, "description is over 500 characters", field="description"

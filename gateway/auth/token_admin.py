@@ -7,7 +7,13 @@ from typing import Any
 
 from gateway.auth.audit import AuditLog
 from gateway.auth.rbac import RBAC
-from gateway.auth.roles import SUBJECT, AccessFailure, AccessFailureCode, Actor
+from gateway.auth.roles import (
+    AccessFailure,
+    AccessFailureCode,
+    Actor,
+    check_description,
+    check_subject,
+)
 from gateway.auth.tokens import TokenService, parse_duration
 
 
@@ -26,14 +32,10 @@ class TokenAdmin:
         expires_in: str | None,
         description: str = "",
     ) -> tuple[str, Any]:
-        if not SUBJECT.match(subject):
-            raise AccessFailure(AccessFailureCode.INVALID, "invalid subject", field="subject")
+        check_subject(subject)
         if not roles:
             raise AccessFailure(AccessFailureCode.INVALID, "give at least one role", field="roles")
-        if len(description) > 500:
-            raise AccessFailure(
-                AccessFailureCode.INVALID, "description is over 500 characters", field="description"
-            )
+        description = check_description(description)
         graph = await self._rbac.graph()
         unknown = sorted(set(roles) - set(graph.roles))
         if unknown:
@@ -52,7 +54,7 @@ class TokenAdmin:
             subject=subject,
             roles=sorted(set(roles)),
             expires_in=seconds,
-            description=description.strip(),
+            description=description,
             created_by=actor.subject,
         )
         after = {"id": token.id, "subject": subject, "roles": sorted(set(roles))}

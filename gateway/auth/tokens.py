@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import BadUserInput, ConflictError, NotFound, Unauthenticated
-from gateway.store.base import Document, Store
+from gateway.store.base import Document, Store, all_documents
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +190,7 @@ class TokenService:
 
     async def list(self, *, include_revoked: bool = False) -> builtins.list[ApiToken]:
         """All tokens (expired ones included, they are still useful to see), oldest first."""
-        tokens: builtins.list[ApiToken] = []
-        after: str | None = None
-        while True:
-            page = await self._store.list(COLLECTION, after=after, limit=500)
-            tokens.extend(_to_token(doc) for doc in page)
-            if len(page) < 500:
-                break
-            after = page[-1].id
+        tokens = [_to_token(doc) async for doc in all_documents(self._store, COLLECTION)]
         if not include_revoked:
             tokens = [t for t in tokens if not t.revoked]
         tokens.sort(key=lambda t: (t.created_at, t.id))

@@ -36,6 +36,9 @@ class BackendClient:
     for NOT_CONFIGURED and 401/403 messages. ``breaker=None`` means a default breaker.
     """
 
+    health_path = "/"
+    """What :meth:`health` (and so /readyz) asks by default; subclasses name a cheap call."""
+
     def __init__(
         self,
         *,
@@ -53,6 +56,7 @@ class BackendClient:
         observer: CallObserver | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
+        follow_redirects: bool = True,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -68,6 +72,7 @@ class BackendClient:
         self.observer = observer
         self._transport = transport
         self._verify = verify
+        self._follow_redirects = follow_redirects
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
@@ -101,7 +106,7 @@ class BackendClient:
             limits=limits,
             transport=self._transport,
             verify=verify,
-            follow_redirects=True,
+            follow_redirects=self._follow_redirects,
             event_hooks={"request": [self._keep_credentials_home]},
         )
 
@@ -180,11 +185,13 @@ class BackendClient:
             accept=accept,
         )
 
-    async def health(self, path: str = "/") -> bool:
-        """True when the backend answers ``path`` without a 5xx (one attempt, no retries).
-        Raises NotConfigured like every call: /readyz should skip unconfigured backends."""
+    async def health(self, path: str | None = None) -> bool:
+        """True when the backend answers ``path`` (default :attr:`health_path`) without a 5xx
+        (one attempt, no retries). Raises NotConfigured like every call: /readyz should skip
+        unconfigured backends."""
         if self.base_url is None:
             raise NotConfigured(self.name, self.config_var)
+        path = self.health_path if path is None else path
         try:
             await self.request("GET", path, idempotent=False, accept=range(400, 500))
         except BackendError:

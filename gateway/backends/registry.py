@@ -49,7 +49,7 @@ class Backends:
             start = time.perf_counter()
             try:
                 # A hanging backend must not hang the orchestrator's readiness probe.
-                ok = await asyncio.wait_for(client.health(getattr(client, "health_path", "/")), 3)
+                ok = await asyncio.wait_for(client.health(), 3)
             except TimeoutError:
                 ok = False
             return {"ok": ok, "seconds": round(time.perf_counter() - start, 4)}

@@ -14,6 +14,7 @@ from gateway.jobs.records import JobError, JobRecord, JobState, channel
 from gateway.jobs.store import JobStore
 from gateway.pubsub.base import PubSub
 from gateway.store.base import JSON
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("gateway.jobs")
 
@@ -108,12 +109,16 @@ class Execution:
             seq=record.seq + 1,
         )
 
+    async def cancel(self, live: LiveJob) -> None:
+        """Cancel a job running here (a caller asked): it ends as ``cancelled``."""
+        live.record = live.record.evolve(cancel_requested=True)
+        await self.halt(live, within=10.0)
+
     def cancel_soon(self, job_id: str) -> None:
         """Cancel a job running here, from a callback (the control channel)."""
         live = self.live.get(job_id)
         if live is not None and live.task is not None:
-            live.record = live.record.evolve(cancel_requested=True)
-            halting = asyncio.ensure_future(self.halt(live, within=10.0))
+            halting = asyncio.ensure_future(self.cancel(live))
             self._halting.add(halting)  # a reference, until it is done
             halting.add_done_callback(self._halting.discard)
 
@@ -199,18 +204,9 @@ class Execution:
     async def halt(self, live: LiveJob, *, within: float) -> None:
         """Cancel the job's task and wait (up to ``within`` seconds) for it to end.
 
-        The cancel is repeated until the task has seen it: a cancellation that arrives while
-        redis-py is in the middle of a command can be swallowed there (seen with redis-py
-        8.1), and the job would then just carry on.
+        The cancel is repeated until the task has seen it (see :mod:`gateway.tasks`), but not
+        after: once it has, the task is recording the outcome, which must not be cut short.
         """
         live.ctx.cancelled.set()
-        task = live.task
-        if task is None:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not task.done() and not live.halted and loop.time() < deadline:
-            task.cancel()
-            await asyncio.wait([task], timeout=0.05)
-        if not task.done():
-            await asyncio.wait([task], timeout=max(0.0, deadline - loop.time()))
+        if live.task is not None:
+            await cancel_and_wait([live.task], within=within, seen=lambda _: live.halted)

@@ -94,10 +94,9 @@ class JobRunner:
         instead of a new one."""
         spec = self.execution.spec(kind)
         async with self._lock:
-            if key is not None:
-                for record in await self.records.list(kind):
-                    if record.key == key and record.state.active:
-                        return self.execution.fresh(record)
+            active = None if key is None else await self._active(kind, key)
+            if active is not None:
+                return self.execution.fresh(active)
             queued = self.execution.queued(kind)
             if queued >= spec.max_queued:
                 raise InvalidJobState(f"too many queued {kind} jobs ({queued}); try again later")
@@ -130,8 +129,7 @@ class JobRunner:
     async def cancel(self, job_id: str) -> JobRecord:
         live = self.execution.live.get(job_id)
         if live is not None and live.task is not None:
-            live.record = live.record.evolve(cancel_requested=True)
-            await self.execution.halt(live, within=10.0)
+            await self.execution.cancel(live)
             return await self._require(job_id)
         doc = await self.records.document(job_id)
         if doc is None:
@@ -156,10 +154,9 @@ class JobRunner:
         if not record.state.resumable:
             raise InvalidJobState(f"job {job_id} is {record.state.value}: nothing to resume")
         async with self._lock:
-            if record.key is not None:
-                for other in await self.records.list(record.kind):
-                    if other.key == record.key and other.state.active:
-                        raise InvalidJobState(f"job {other.id} is already doing this")
+            other = None if record.key is None else await self._active(record.kind, record.key)
+            if other is not None:
+                raise InvalidJobState(f"job {other.id} is already doing this")
             now = self._clock()
             queued = record.evolve(
                 state=JobState.QUEUED,
@@ -205,6 +202,11 @@ class JobRunner:
         return count
 
     # -- helpers -----------------------------------------------------------------------------
+    async def _active(self, kind: str, key: str) -> JobRecord | None:
+        """The active job of ``kind`` with deduplication key ``key``, if there is one."""
+        records = await self.records.list(kind)
+        return next((r for r in records if r.key == key and r.state.active), None)
+
     async def _require(self, job_id: str) -> JobRecord:
         record = await self.get(job_id)
         if record is None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from gateway.jobs.records import COLLECTION, JobRecord
-from gateway.store.base import Document, Store
-
-_PAGE = 500
+from gateway.store.base import Document, Store, all_documents
 
 
 class JobStore:
@@ -27,14 +25,7 @@ class JobStore:
         )
 
     async def documents(self) -> list[Document]:
-        docs: list[Document] = []
-        after: str | None = None
-        while True:
-            page = await self._store.list(COLLECTION, after=after, limit=_PAGE)
-            docs.extend(page)
-            if len(page) < _PAGE:
-                return docs
-            after = page[-1].id
+        return [doc async for doc in all_documents(self._store, COLLECTION)]
 
     async def list(self, kind: str) -> list[JobRecord]:
         """Every job of ``kind``, newest first. The collection stays small (see prune)."""

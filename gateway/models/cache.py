@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 from huggingface_hub import constants, scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
+from gateway.files import atomic_write
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.ids import COMMIT
 
@@ -89,9 +89,7 @@ class LocalCache:
         """What snapshot_download records for a branch or tag: ``refs/<ref>`` -> commit."""
         target = self.storage_dir(repo_id) / "refs" / ref
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(commit)
-        tmp.replace(target)
+        atomic_write(target, commit.encode())
 
     def free_bytes(self) -> int:
         probe = self.root

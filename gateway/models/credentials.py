@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.secrets import SecretBox
-from gateway.store.base import Store
+from gateway.store.base import Document, Store
 
 COLLECTION = "models.hub"
 DOC_ID = "token"
@@ -37,26 +37,26 @@ class HubCredentials:
         self._env = env_token
 
     async def token(self) -> str | None:
-        doc = await self._store.get(COLLECTION, DOC_ID)
-        stored = doc.data.get(FIELD) if doc is not None else None
-        if isinstance(stored, str) and stored:
-            return self._secrets.decrypt(stored)
-        return self._env
+        stored = await self._stored()
+        return stored[0] if stored is not None else self._env
 
     async def info(self) -> TokenInfo:
-        doc = await self._store.get(COLLECTION, DOC_ID)
-        stored = doc.data.get(FIELD) if doc is not None else None
-        if isinstance(stored, str) and stored:
-            assert doc is not None
-            return TokenInfo(
-                "api",
-                SecretBox.hint(self._secrets.decrypt(stored)),
-                doc.data.get("updated_at"),
-                doc.data.get("updated_by"),
-            )
+        stored = await self._stored()
+        if stored is not None:
+            token, doc = stored
+            updated = doc.data.get("updated_at"), doc.data.get("updated_by")
+            return TokenInfo("api", SecretBox.hint(token), *updated)
         if self._env:
             return TokenInfo("env", SecretBox.hint(self._env))
         return TokenInfo("none", None)
+
+    async def _stored(self) -> tuple[str, Document] | None:
+        """The token set through the API (decrypted) and its document, if one is set."""
+        doc = await self._store.get(COLLECTION, DOC_ID)
+        stored = doc.data.get(FIELD) if doc is not None else None
+        if doc is None or not isinstance(stored, str) or not stored:
+            return None
+        return self._secrets.decrypt(stored), doc
 
     async def set(self, token: str | None, *, actor: str) -> TokenInfo:
         """Store ``token`` (encrypted); None or "" removes it (back to HF_TOKEN, if set)."""

@@ -7,6 +7,7 @@ message, a log line or the audit log (which gets :meth:`ProviderRecord.public`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,13 @@ from typing import Any
 
 from gateway.auth.audit import AuditLog
 from gateway.auth.roles import Actor
-from gateway.backends.providers import KINDS, ProbeErrorCode, ProbeResult, ProviderConnector
+from gateway.backends.providers import (
+    KINDS,
+    ProbeErrorCode,
+    ProbeResult,
+    ProviderConnector,
+    ProviderKind,
+)
 from gateway.backends.providers.probe import failed
 from gateway.errors import ConflictError
 from gateway.providers.records import (
@@ -26,7 +33,7 @@ from gateway.providers.records import (
 )
 from gateway.providers.urls import BaseURLError, check_base_url, normalise_base_url
 from gateway.secrets import SecretBox, SecretDecryptionError
-from gateway.store.base import Store
+from gateway.store.base import Store, all_documents
 
 MAX_NAME = 80
 MAX_KEY = 4096
@@ -96,14 +103,9 @@ class ProviderAdmin:
 
     async def all(self) -> list[ProviderRecord]:
         """Every provider, by name (there are tens, not thousands)."""
-        records: list[ProviderRecord] = []
-        after: str | None = None
-        while True:
-            page = await self._store.list(COLLECTION, after=after, limit=200)
-            records.extend(ProviderRecord.from_document(d) for d in page)
-            if len(page) < 200:
-                break
-            after = page[-1].id
+        records = [
+            ProviderRecord.from_document(d) async for d in all_documents(self._store, COLLECTION)
+        ]
         return sorted(records, key=lambda r: (r.name.lower(), r.id))
 
     # -- changes -----------------------------------------------------------------------
@@ -122,9 +124,7 @@ class ProviderAdmin:
             raise _invalid(f"unknown provider kind {kind!r}", "kind")
         name = _check_name(name)
         url = await self._base_url(base_url, required=spec.base_url_required)
-        key = _check_key(api_key) if api_key is not None else None
-        if spec.key_required and not key:
-            raise _invalid(f"{spec.label} needs an API key", "apiKey")
+        key_fields = self._key_fields(spec, api_key)
         await self._unique(name)
         now = self._clock()
         record = ProviderRecord(
@@ -132,8 +132,7 @@ class ProviderAdmin:
             name=name,
             kind=kind,
             base_url=url,
-            api_key=self._secrets.encrypt(key) if key else None,
-            api_key_hint=SecretBox.hint(key) if key else None,
+            **key_fields,
             enabled=enabled,
             created_at=now,
             updated_at=now,
@@ -167,11 +166,7 @@ class ProviderAdmin:
         if base_url is not UNCHANGED:
             changes["base_url"] = await self._base_url(base_url, required=spec.base_url_required)
         if api_key is not UNCHANGED:
-            key = _check_key(api_key) if api_key is not None else None
-            if spec.key_required and not key:
-                raise _invalid(f"{spec.label} needs an API key", "apiKey")
-            changes["api_key"] = self._secrets.encrypt(key) if key else None
-            changes["api_key_hint"] = SecretBox.hint(key) if key else None
+            changes |= self._key_fields(spec, api_key)
         if enabled is not UNCHANGED:
             if not isinstance(enabled, bool):
                 raise _invalid("enabled must be true or false", "enabled")
@@ -224,6 +219,16 @@ class ProviderAdmin:
         return current, result
 
     # -- helpers -----------------------------------------------------------------------
+    def _key_fields(self, spec: ProviderKind, api_key: str | None) -> dict[str, str | None]:
+        """The stored form of ``api_key`` (None removes the key): ciphertext and hint."""
+        key = _check_key(api_key) if api_key is not None else None
+        if spec.key_required and not key:
+            raise _invalid(f"{spec.label} needs an API key", "apiKey")
+        return {
+            "api_key": self._secrets.encrypt(key) if key else None,
+            "api_key_hint": SecretBox.hint(key) if key else None,
+        }
+
     async def _base_url(self, raw: str | None, *, required: bool) -> str | None:
         if raw is None or not raw.strip():
             if required:
@@ -268,7 +273,7 @@ class ProviderAdmin:
         changes |= {"updated_at": self._clock(), "updated_by": actor.subject}
         if {"base_url", "api_key"} & changes.keys():
             changes["config_rev"] = current.config_rev + 1  # the last test is now stale
-        updated = _replace(current, **changes)
+        updated = dataclasses.replace(current, **changes)
         saved = await self._put(updated, current.version)
         after = saved.public() | ({"api_key_changed": True} if "api_key" in changes else {})
         await self._record(actor, action, saved, before=current.public(), after=after)
@@ -293,8 +298,3 @@ class ProviderAdmin:
             await self._audit.record(
                 actor=actor.subject, action=action, target=target, before=before, after=after
             )
-
-
-def _replace(record: ProviderRecord, **changes: Any) -> ProviderRecord:
-    data = {f: getattr(record, f) for f in record.__dataclass_fields__}
-    return ProviderRecord(**(data | changes))

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from gateway.revenue.facts import SubscriptionFact
-from gateway.revenue.money import Amounts, Money, add, round_cents, rounded
+from gateway.revenue.money import Money, round_cents, rounded
 from gateway.revenue.months import add_months, last_months, month_start, utc
-from gateway.revenue.snapshot import currencies, mrr_at, overview
+from gateway.revenue.snapshot import currencies, monthly_amounts, mrr_at, overview
 
 CHURN_DEFINITION = (
     "A month's churn counts the subscriptions active at the month's first instant that are "
@@ -55,19 +55,13 @@ def churn_by_month(facts: Sequence[SubscriptionFact], as_of: datetime, n: int) -
     for start in last_months(as_of, n):
         end = min(add_months(start, 1), as_of)
         at_start, churned = _month_churn(facts, start, end)
-        start_mrr: Amounts = {}
-        lost: Amounts = {}
-        for f in at_start:
-            add(start_mrr, f.currency, f.monthly)
-        for f in churned:
-            add(lost, f.currency, f.monthly)
         out.append(
             ChurnMonth(
                 month=start.date(),
                 active_at_start=len(at_start),
                 churned=len(churned),
-                mrr_at_start=rounded(start_mrr, every),
-                churned_mrr=rounded(lost, every),
+                mrr_at_start=rounded(monthly_amounts(at_start), every),
+                churned_mrr=rounded(monthly_amounts(churned), every),
             )
         )
     return out

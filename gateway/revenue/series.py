@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from gateway.revenue.facts import InvoiceFact, SubscriptionFact
 from gateway.revenue.money import add, round_cents
-from gateway.revenue.months import add_months, last_months, month_close
+from gateway.revenue.months import add_months, last_months, month_close, month_start
 from gateway.revenue.snapshot import currencies, mrr_at
 
 FORECAST_METHOD = (
@@ -128,11 +128,7 @@ def forecast(series: Sequence[Point], ahead: int) -> list[Forecast]:
         points = []
         for k in range(1, ahead + 1):
             value = intercept + slope * (len(values) - 1 + k)
-            points.append((_month_after(series[-1].month, k), max(0, round_cents(value))))
+            month = add_months(month_start(series[-1].month), k).date()
+            points.append((month, max(0, round_cents(value))))
         out.append(Forecast(currency, round_cents(slope), points))
     return out
-
-
-def _month_after(month: date, k: int) -> date:
-    index = month.year * 12 + month.month - 1 + k
-    return date(index // 12, index % 12 + 1, 1)

@@ -15,12 +15,17 @@ def active(facts: Iterable[SubscriptionFact], t: datetime) -> list[SubscriptionF
     return [f for f in facts if f.active_at(t)]
 
 
-def mrr_at(facts: Iterable[SubscriptionFact], t: datetime) -> Amounts:
-    """Exact MRR per currency at instant ``t``."""
+def monthly_amounts(facts: Iterable[SubscriptionFact]) -> Amounts:
+    """The exact sum of these subscriptions' monthly amounts, per currency."""
     amounts: Amounts = {}
-    for fact in active(facts, t):
+    for fact in facts:
         add(amounts, fact.currency, fact.monthly)
     return amounts
+
+
+def mrr_at(facts: Iterable[SubscriptionFact], t: datetime) -> Amounts:
+    """Exact MRR per currency at instant ``t``."""
+    return monthly_amounts(active(facts, t))
 
 
 def currencies(facts: Iterable[SubscriptionFact]) -> set[str]:
@@ -49,7 +54,7 @@ class Overview:
 def overview(facts: Sequence[SubscriptionFact], as_of: datetime) -> Overview:
     """MRR, ARR (12 * the exact MRR), ARPU (MRR / active customers) per currency."""
     running = active(facts, as_of)
-    mrr = mrr_at(running, as_of)
+    mrr = monthly_amounts(running)
     rows = []
     for currency in sorted(currencies(facts)):
         subs = [f for f in running if f.currency == currency]
@@ -96,13 +101,10 @@ def _breakdown(
         groups.setdefault(getattr(fact, key), []).append(fact)
     rows = []
     for name, subs in groups.items():
-        amounts: Amounts = {}
-        for fact in subs:
-            add(amounts, fact.currency, fact.monthly)
         rows.append(
             Breakdown(
                 key=name,
-                mrr=rounded(amounts),
+                mrr=rounded(monthly_amounts(subs)),
                 active_subscriptions=len(subs),
                 active_customers=len({f.customer_id for f in subs}),
             )

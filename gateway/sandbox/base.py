@@ -1,4 +1,5 @@
-"""What every fake backend shares (DESIGN §8): knobs, injected faults, counters, a server.
+"""What every fake backend shares (DESIGN §8): knobs, injected faults, counters, a server,
+and :func:`bearer` for the fakes' ``Authorization`` checks.
 
 :class:`Sandbox` wraps any ASGI app (a Starlette app speaking one backend's API) with a latency
 knob, faults by path glob and a per-path request counter. The server (:func:`serve`,
@@ -16,11 +17,20 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.sandbox.server import SandboxServer, serve, serve_in_thread
 
-__all__ = ["Fault", "FaultKind", "Sandbox", "SandboxServer", "serve", "serve_in_thread"]
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "Sandbox",
+    "SandboxServer",
+    "bearer",
+    "serve",
+    "serve_in_thread",
+]
 
 FaultKind = Literal["fail", "hang", "malformed", "slow"]
 
@@ -200,6 +210,14 @@ async def _respond(
     start: Message = {"type": "http.response.start", "status": status, "headers": all_headers}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+def bearer(request: Request, *schemes: str) -> str | None:
+    """The credential of ``Authorization: <scheme> <credential>`` when the scheme is one of
+    ``schemes`` (lower case; ``bearer`` by default), else None. Each fake decides what a
+    missing or wrong credential is answered with, as its real API does."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() in (schemes or ("bearer",)) else None
 
 
 def _m(method: str | None) -> str | None:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.sandbox.base import Sandbox
+from gateway.sandbox.base import Sandbox, bearer
 
 DEFAULT_API_KEY = "brigade-sandbox-key"
 DEFAULT_NOW = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
@@ -149,9 +149,8 @@ class BrigadeSandbox(Sandbox):
     # -- auth -------------------------------------------------------------------------------
     def _who(self, request: Request) -> str | None:
         """``"*"`` for the service key, the JWT's subject for a user, None if refused."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer(request)
+        if not token:
             return None
         if token == self.api_key:
             return "*"

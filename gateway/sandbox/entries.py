@@ -36,7 +36,8 @@ class SandboxEntry:
     description: str = ""
 
 
-def _lago(app: Any, url: str, home: Path) -> Mapping[str, object]:
+def _own(app: Any, url: str, home: Path) -> Mapping[str, object]:
+    """For sandboxes that know their settings themselves (``app.settings_for(url)``)."""
     return app.settings_for(url)
 
 
@@ -79,10 +80,6 @@ def _traefik(app: Any, url: str, home: Path) -> Mapping[str, object]:
     }
 
 
-def _docker(app: Any, url: str, home: Path) -> Mapping[str, object]:
-    return app.settings_for(url)
-
-
 def _providers(app: Any, url: str, home: Path) -> Mapping[str, object]:
     # The SSRF guard refuses loopback addresses unless allowed; the sandbox lives there.
     return {"provider_allow_hosts": ("127.0.0.1",)}
@@ -121,7 +118,7 @@ ENTRIES: tuple[SandboxEntry, ...] = (
     SandboxEntry(
         "lago",
         "gateway.sandbox.lago",
-        _lago,
+        _own,
         description="billing: customers, plans, subscriptions, invoices, analytics",
     ),
     SandboxEntry(
@@ -146,7 +143,7 @@ ENTRIES: tuple[SandboxEntry, ...] = (
     SandboxEntry(
         "docker",
         "gateway.sandbox.docker",
-        _docker,
+        _own,
         description="Docker Engine API: containers labelled for Traefik",
     ),
     SandboxEntry(

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from gateway.sandbox.base import Sandbox
 from gateway.sandbox.hub_api import listing, model_json, tags_by_type, tree_json
 from gateway.sandbox.hub_commits import apply_commit, preupload
-from gateway.sandbox.hub_repos import HubRepo, HubState, seed_repos
+from gateway.sandbox.hub_repos import Commit, HubRepo, HubState, seed_repos
 
 WRITE_TOKEN = "hf_sandbox_write_0123456789abcdefghij"
 READ_TOKEN = "hf_sandbox_read_0123456789abcdefghijk"
@@ -84,12 +84,18 @@ class HubSandbox(Sandbox):
             return hub_error(404, "RepoNotFound", "Repository not found")
         return repo
 
-    def _read(self, request: Request) -> tuple[HubRepo, tuple[str, str] | None] | Response:
+    def _read(self, request: Request) -> tuple[HubRepo, Commit, tuple[str, str] | None] | Response:
+        """The repo, the commit its ``revision`` names (``main`` without one) and the user."""
         user = self._user(request)
         if isinstance(user, Response):
             return user
         repo = self._repo(request, user)
-        return repo if isinstance(repo, Response) else (repo, user)
+        if isinstance(repo, Response):
+            return repo
+        commit = repo.commit(request.path_params.get("revision"))
+        if commit is None:
+            return hub_error(404, "RevisionNotFound", "Invalid rev id")
+        return repo, commit, user
 
     # -- read API ------------------------------------------------------------------------
     async def _list(self, request: Request) -> Response:
@@ -118,10 +124,7 @@ class HubSandbox(Sandbox):
         found = self._read(request)
         if isinstance(found, Response):
             return found
-        repo, _ = found
-        commit = repo.commit(request.path_params.get("revision"))
-        if commit is None:
-            return hub_error(404, "RevisionNotFound", "Invalid rev id")
+        repo, commit, _ = found
         blobs = request.query_params.get("blobs", "").lower() in ("1", "true")
         return JSONResponse(model_json(repo, commit, full=True, blobs=blobs))
 
@@ -129,10 +132,7 @@ class HubSandbox(Sandbox):
         found = self._read(request)
         if isinstance(found, Response):
             return found
-        repo, _ = found
-        commit = repo.commit(request.path_params["revision"])
-        if commit is None:
-            return hub_error(404, "RevisionNotFound", "Invalid rev id")
+        repo, commit, _ = found
         recursive = request.query_params.get("recursive", "").lower() in ("1", "true")
         prefix = request.path_params.get("path", "").strip("/")
         entries = tree_json(repo, commit, prefix=prefix, recursive=recursive)
@@ -144,10 +144,7 @@ class HubSandbox(Sandbox):
         found = self._read(request)
         if isinstance(found, Response):
             return found
-        repo, user = found
-        commit = repo.commit(request.path_params["revision"])
-        if commit is None:
-            return hub_error(404, "RevisionNotFound", "Invalid rev id")
+        repo, commit, user = found
         if repo.gated and (user is None or user[1] != "write"):
             status = 401 if user is None else 403
             message = (
@@ -197,11 +194,7 @@ class HubSandbox(Sandbox):
             not isinstance(name, str)
             or not name
             or "/" in name
-            or body.get("type")
-            not in (
-                None,
-                "model",
-            )
+            or body.get("type") not in (None, "model")
         ):
             return hub_error(400, None, "invalid repo name or type")
         repo_id = f"{org}/{name}"
@@ -247,7 +240,7 @@ class HubSandbox(Sandbox):
         return JSONResponse(result)
 
 
-def _commit(commit: Any) -> dict[str, str]:
+def _commit(commit: Commit) -> dict[str, str]:
     return {"X-Repo-Commit": commit.sha}
 
 

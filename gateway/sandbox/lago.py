@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -31,7 +30,6 @@ from gateway.sandbox.lago_seed import DEFAULT_SEED, LagoData, seed_data
 DEFAULT_API_KEY = "lago-sandbox-key"
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def error(status: int, code: str | None = None, **extra: Any) -> JSONResponse:

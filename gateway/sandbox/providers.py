@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.backends.providers.kinds import KINDS
-from gateway.sandbox.base import Sandbox
+from gateway.sandbox.base import Sandbox, bearer
 from gateway.sandbox.provider_catalog import (
     CATALOG,
     DEFAULT_KEYS,
@@ -41,11 +41,6 @@ from gateway.sandbox.provider_catalog import (
 )
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _bearer(request: Request, *schemes: str) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() in (schemes or ("bearer",)) else None
 
 
 class ProviderSandbox(Sandbox):
@@ -113,10 +108,10 @@ class ProviderSandbox(Sandbox):
     async def _openai_like(self, request: Request) -> Response:
         kind = self._kind(request)
         expected = self.keys.get(kind)
-        if expected is not None and _bearer(request) != expected:
+        if expected is not None and bearer(request) != expected:
             if kind == "vllm":
                 return json_response({"error": "Unauthorized"}, 401)
-            return openai_error(_bearer(request))
+            return openai_error(bearer(request))
         owner = {"openai": "system", "vllm": "vllm"}.get(kind, "custom")
         data = []
         for i, name in enumerate(CATALOG[kind]):
@@ -127,8 +122,8 @@ class ProviderSandbox(Sandbox):
         return json_response({"object": "list", "data": data})
 
     async def _together(self, request: Request) -> Response:
-        if _bearer(request) != self.keys.get("together"):
-            return openai_error(_bearer(request), together=True)
+        if bearer(request) != self.keys.get("together"):
+            return openai_error(bearer(request), together=True)
         return json_response(
             [
                 {
@@ -214,7 +209,7 @@ class ProviderSandbox(Sandbox):
         return json_response(body)
 
     async def _cohere(self, request: Request) -> Response:
-        token = _bearer(request)
+        token = bearer(request)
         if not token:
             return json_response({"message": "no api key supplied"}, 401)
         if token != self.keys.get("cohere"):
@@ -241,7 +236,7 @@ class ProviderSandbox(Sandbox):
         return json_response(body)
 
     async def _replicate(self, request: Request) -> Response:
-        if _bearer(request, "bearer", "token") != self.keys.get("replicate"):
+        if bearer(request, "bearer", "token") != self.keys.get("replicate"):
             problem = {
                 "title": "Unauthenticated",
                 "detail": "You did not pass a valid authentication token",
@@ -276,7 +271,7 @@ class ProviderSandbox(Sandbox):
 
     async def _ollama(self, request: Request) -> Response:
         expected = self.keys.get("ollama")
-        if expected is not None and _bearer(request) != expected:  # an auth proxy in front
+        if expected is not None and bearer(request) != expected:  # an auth proxy in front
             return Response("Unauthorized", 401, media_type="text/plain")
         models = [
             {

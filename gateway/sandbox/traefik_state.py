@@ -170,31 +170,29 @@ def file_objects(config: dict[str, Any], down: set[str]) -> tuple[Obj, Obj, Obj]
     for name, s in (http.get("services") or {}).items():
         lb = s.get("loadBalancer")
         if lb is None:
-            kind = next(iter(s), "unknown")
-            services[f"{name}@file"] = {
-                kind: s[kind],
-                "status": "enabled",
-                "usedBy": [],
-                "name": f"{name}@file",
-                "provider": "file",
-                "type": kind.lower(),
-            }
+            services[f"{name}@file"] = _typed(name, s)
             continue
         urls = [str(x.get("url", "")) for x in lb.get("servers") or []]
         extra = {k: v for k, v in lb.items() if k != "servers"}
         services[f"{name}@file"] = _lb(f"{name}@file", urls, down=tuple(down), **extra)
     middlewares: Obj = {}
     for name, m in (http.get("middlewares") or {}).items():
-        kind = next(iter(m), "unknown")
-        middlewares[f"{name}@file"] = {
-            kind: m[kind],
-            "status": "enabled",
-            "usedBy": [],
-            "name": f"{name}@file",
-            "provider": "file",
-            "type": kind.lower(),
-        }
+        middlewares[f"{name}@file"] = _typed(name, m)
     return routers, services, middlewares
+
+
+def _typed(name: str, spec: dict[str, Any]) -> Obj:
+    """A file object configured under a key naming its type (a middleware, a weighted,
+    mirroring or failover service), as Traefik shows it."""
+    kind = next(iter(spec), "unknown")
+    return {
+        kind: spec[kind],
+        "status": "enabled",
+        "usedBy": [],
+        "name": f"{name}@file",
+        "provider": "file",
+        "type": kind.lower(),
+    }
 
 
 class TraefikState:

@@ -15,7 +15,7 @@ parametrised test suite. An acknowledged write (the awaited call returned) is du
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -131,3 +131,18 @@ class Store(Protocol):
     async def set_ttl(self, key: str, value: JSON, ttl_seconds: float) -> None: ...
     async def get_ttl(self, key: str) -> JSON | None: ...
     async def delete_ttl(self, key: str) -> None: ...
+
+
+async def all_documents(
+    store: Store, collection: str, *, page: int = 500
+) -> AsyncIterator[Document]:
+    """Every document of ``collection`` in id order, read ``page`` at a time (for the small
+    collections a domain reads whole: roles, tokens, providers, prices, jobs)."""
+    after: str | None = None
+    while True:
+        batch = await store.list(collection, after=after, limit=page)
+        for doc in batch:
+            yield doc
+        if len(batch) < page:
+            return
+        after = batch[-1].id

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.traffic.files import atomic_write, backup
+from gateway.files import atomic_write, backup
 
 MODE = 0o600
 _locks: dict[str, threading.Lock] = {}
@@ -67,13 +67,6 @@ class AcmeJson:
                     )
                 )
         return found
-
-    def find(self, domain: str) -> AcmeEntry | None:
-        """The entry whose main domain is ``domain``, else one listing it as a SAN."""
-        entries = self.entries()
-        return next((e for e in entries if e.main == domain), None) or next(
-            (e for e in entries if domain in e.sans), None
-        )
 
     def replace(
         self, *, resolver: str, main: str, certificate_pem: bytes, key_pem: bytes

@@ -11,7 +11,6 @@ import binascii
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -121,13 +120,8 @@ def from_dynamic_dir(directory: DynamicDir) -> tuple[list[CertificateInfo], list
                 inline=inline,
             )
             try:
-                pem = cert_ref.encode() if inline else _resolve(directory, cert_ref).read_bytes()
+                pem = cert_ref.encode() if inline else directory.locate(cert_ref).read_bytes()
                 found.append(describe(pem, origin=origin))
             except (OSError, ValueError) as exc:
                 problems.append(f"{file.path.name}: {cert_ref[:60]}: {type(exc).__name__}")
     return found, problems
-
-
-def _resolve(directory: DynamicDir, ref: str) -> Path:
-    path = Path(ref)
-    return path if path.is_absolute() else directory.root / path

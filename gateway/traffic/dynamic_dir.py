@@ -1,6 +1,6 @@
 """The Traefik file-provider directory (``TRAEFIK_DYNAMIC_DIR``) the gateway may write.
 
-Every write is validated, atomic (:func:`gateway.traffic.files.atomic_write`) and confined to
+Every write is validated, atomic (:func:`gateway.files.atomic_write`) and confined to
 the directory: names are checked against a strict pattern and the resolved path must sit
 directly inside the directory, so ``../`` or a symlink cannot lead anywhere else.
 """
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from gateway.errors import BadUserInput
-from gateway.traffic.files import atomic_write
+from gateway.files import atomic_write
 
 EXTENSIONS = (".yml", ".yaml", ".toml")
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
@@ -93,12 +93,14 @@ class DynamicDir:
             raise BadUserInput("path escapes TRAEFIK_DYNAMIC_DIR", field="name")
         return resolved
 
+    def locate(self, ref: Path | str) -> Path:
+        """``ref`` as a configuration names a file: absolute, or relative to the directory."""
+        path = Path(ref)
+        return path if path.is_absolute() else self.root / path
+
     def contains(self, path: Path | str) -> bool:
         """Whether ``path`` (absolute or relative to the directory) resolves inside it."""
-        candidate = Path(path)
-        candidate = candidate if candidate.is_absolute() else self.root / candidate
-        root = self.root.resolve()
-        return candidate.resolve().is_relative_to(root)
+        return self.locate(path).resolve().is_relative_to(self.root.resolve())
 
     def write(self, name: str, config: dict[str, Any]) -> Path:
         """Validate ``config`` and write it as ``<name>.yml``, atomically."""

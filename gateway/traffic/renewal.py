@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,12 +102,7 @@ class Renewer:
         """Blocking: the certificate for ``domain`` (validated first: no path tricks)."""
         domain = check_hostname(domain, field="domain")
         certs, _ = self.certificates()
-        found = next((c for c in certs if c.main == domain), None) or next(
-            (c for c in certs if c.covers(domain)), None
-        )
-        if found is None:
-            raise NotFound(f"no certificate for {domain} in acme.json or the dynamic directory")
-        return found
+        return find_certificate(certs, domain)
 
     async def renew(self, cert: CertificateInfo, kind: ChallengeKind) -> Renewed:
         assert self.acme.directory_url is not None
@@ -196,6 +191,16 @@ class Renewer:
         return progress
 
 
+def find_certificate(certs: Sequence[CertificateInfo], domain: str) -> CertificateInfo:
+    """The certificate stored for ``domain`` as its main domain, else one covering it."""
+    found = next((c for c in certs if c.main == domain), None) or next(
+        (c for c in certs if c.covers(domain)), None
+    )
+    if found is None:
+        raise NotFound(f"no certificate for {domain} in acme.json or the dynamic directory")
+    return found
+
+
 def _error(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, GatewayError):
         return {"error": exc.message, "code": exc.code.value}
@@ -214,4 +219,4 @@ def check_domains(domains: list[str]) -> list[str]:
     return list(seen)
 
 
-__all__ = ["BackendError", "Renewed", "Renewer", "check_domains"]
+__all__ = ["BackendError", "Renewed", "Renewer", "check_domains", "find_certificate"]

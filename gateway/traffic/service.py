@@ -17,7 +17,6 @@ from gateway.errors import NotConfigured
 from gateway.jobs.context import JobContext, JobFailed
 from gateway.jobs.records import JobRecord
 from gateway.jobs.runner import JobRunner
-from gateway.pubsub.base import PubSub
 from gateway.secrets import SecretBox
 from gateway.settings import Settings
 from gateway.store.base import JSON, Store
@@ -25,7 +24,7 @@ from gateway.traffic.accounts import AcmeAccounts
 from gateway.traffic.acme_json import AcmeJson
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.dynamic_dir import DynamicDir
-from gateway.traffic.renewal import Renewer, check_domains
+from gateway.traffic.renewal import Renewer, check_domains, find_certificate
 from gateway.traffic.routes import AppliedRoute, Reloaded, apply_discovered_route, reload_service
 
 if TYPE_CHECKING:
@@ -43,6 +42,7 @@ class TrafficService:
         acme: AcmeClient,
         store: Store,
         secrets: SecretBox,
+        jobs: JobRunner,
         dynamic_dir: DynamicDir | None,
         acme_json: AcmeJson | None,
         dns: DnsHook | None = None,
@@ -63,8 +63,8 @@ class TrafficService:
             dns=dns,
             concurrency=concurrency,
         )
-        self.jobs: JobRunner | None = None
-        self._own_runner: JobRunner | None = None
+        self.jobs = jobs
+        jobs.register(RENEWAL_JOB, self._renewal_job, concurrency=2)
 
     @classmethod
     def from_settings(
@@ -74,6 +74,7 @@ class TrafficService:
         backends: Backends,
         store: Store,
         secrets: SecretBox,
+        jobs: JobRunner,
     ) -> TrafficService:
         directory = settings.traefik_dynamic_dir
         return cls(
@@ -82,6 +83,7 @@ class TrafficService:
             acme=backends.acme,
             store=store,
             secrets=secrets,
+            jobs=jobs,
             dynamic_dir=DynamicDir(root=directory) if directory else None,
             acme_json=AcmeJson(path=settings.traefik_acme_json)
             if settings.traefik_acme_json
@@ -90,37 +92,15 @@ class TrafficService:
         )
 
     # -- jobs ------------------------------------------------------------------------------
-    def register_jobs(self, runner: JobRunner) -> None:
-        """Call before the runner starts, so interrupted renewals can be resumed."""
-        self.jobs = runner
-        runner.register(RENEWAL_JOB, self._renewal_job, concurrency=2)
-
-    async def start(self, *, store: Store, pubsub: PubSub, jobs: JobRunner | None = None) -> None:
-        """Use the app's job runner when given; else run one of our own (the framework is
-        replica-safe, so a second runner in the process behaves like another replica)."""
-        if jobs is not None:
-            self.register_jobs(jobs)
-            return
-        own = JobRunner(store=store, pubsub=pubsub)
-        self.register_jobs(own)
-        await own.start()
-        self._own_runner = own
-
-    async def stop(self) -> None:
-        own, self._own_runner = self._own_runner, None
-        if own is not None:
-            await own.stop()
-
     async def start_renewal(
         self, domains: list[str], *, challenge: ChallengeKind, actor: str | None
     ) -> JobRecord:
         domains = check_domains(domains)
         self.renewer.check_ready(challenge)
         # Unknown domains are refused now, not discovered later inside the job.
+        certs, _ = await asyncio.to_thread(self.renewer.certificates)
         for domain in domains:
-            await asyncio.to_thread(self.renewer.locate, domain)
-        if self.jobs is None:
-            raise NotConfigured("jobs", "the job runner (services.jobs)")
+            find_certificate(certs, domain)
         params = {"domains": domains, "challenge": challenge}
         key = f"{challenge}:{','.join(sorted(domains))}"
         return await self.jobs.submit(RENEWAL_JOB, params, actor=actor, key=key)

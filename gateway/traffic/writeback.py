@@ -13,9 +13,9 @@ import yaml
 
 from gateway.backends.acme.client import Issued
 from gateway.errors import BadUserInput
+from gateway.files import atomic_write, backup
 from gateway.traffic.certificates import CertificateInfo, Origin, describe
 from gateway.traffic.dynamic_dir import DynamicDir, load
-from gateway.traffic.files import atomic_write, backup
 
 _NOWHERE = Origin(source="file", location="")
 
@@ -34,10 +34,7 @@ def write_file_certificate(
         return str(config_path), _replace_inline(config_path, cert, issued)
     if not origin.cert_file or not origin.key_file:
         raise BadUserInput("certificate entry names no certFile/keyFile", field="domain")
-    cert_path, key_path = (
-        _resolve(directory, origin.cert_file),
-        _resolve(directory, origin.key_file),
-    )
+    cert_path, key_path = directory.locate(origin.cert_file), directory.locate(origin.key_file)
     for path in (cert_path, key_path):
         if not directory.contains(path):
             raise BadUserInput(
@@ -75,8 +72,3 @@ def _fingerprint(entry: dict[str, object]) -> str | None:
         return describe(pem.encode(), origin=_NOWHERE).fingerprint_sha256
     except ValueError:
         return None
-
-
-def _resolve(directory: DynamicDir, ref: str) -> Path:
-    path = Path(ref)
-    return path if path.is_absolute() else directory.root / path

@@ -15,9 +15,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import BadUserInput, ErrorCode, Forbidden, GatewayError, RateLimited
+from gateway.errors import BadUserInput, ErrorCode, Forbidden, GatewayError
 from gateway.usage.events import InvalidBatch
-from gateway.view import error_response
+from gateway.view import error_response, gateway_error_response, sign_in
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -27,12 +27,8 @@ PERMISSION = "usage:write"
 
 
 async def _ingest(services: Services, request: Request) -> Response:
-    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
-    retry_after = await services.rate_limiter.hit(principal.subject)
-    if retry_after is not None:
-        raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
-    _, permissions = await services.resolve(principal)
-    if PERMISSION not in permissions:
+    context = await sign_in(services, request)
+    if PERMISSION not in context.permissions:
         raise Forbidden(f"requires permission {PERMISSION}")
     try:
         payload = orjson.loads(await request.body())
@@ -54,12 +50,7 @@ def usage_events_endpoint(
         try:
             return await _ingest(services(), request)
         except GatewayError as exc:
-            headers = {}
-            if exc.http_status == 401:
-                headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
-            if isinstance(exc, RateLimited):
-                headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-            return error_response(exc.http_status, exc.code, exc.message, headers)
+            return gateway_error_response(exc)
         except Exception:
             # Nothing was acknowledged: the proxy should retry the batch (ids make it safe).
             log.exception("usage ingestion failed")

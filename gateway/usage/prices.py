@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.errors import BadUserInput, ConflictError
-from gateway.store.base import Store
+from gateway.store.base import Store, all_documents
 
 COLLECTION = "usage_prices"
 CURRENCY = "USD"
@@ -134,15 +134,10 @@ class PriceBook:
         now = time.monotonic()
         if not fresh and self._cached and now - self._cached[0] < self._cache_seconds:
             return self._cached[1]
-        history: dict[str, list[Price]] = {}
-        after: str | None = None
-        while True:
-            docs = await self._store.list(COLLECTION, after=after, limit=500)
-            for doc in docs:
-                history[doc.id] = [Price.from_json(doc.id, e) for e in doc.data["entries"]]
-            if len(docs) < 500:
-                break
-            after = docs[-1].id
+        history = {
+            doc.id: [Price.from_json(doc.id, e) for e in doc.data["entries"]]
+            async for doc in all_documents(self._store, COLLECTION)
+        }
         table = PriceTable(history)
         self._cached = (now, table)
         return table

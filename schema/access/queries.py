@@ -21,16 +21,16 @@ from schema.access.types import (
     RoleNode,
     SubjectRoles,
     permissions,
-    ts,
 )
 from schema.pagination import (
     Connection,
     build_connection,
     check_first,
-    decode_cursor,
+    decode_index,
     encode_cursor,
 )
 from schema.permissions import authenticated, require
+from schema.timestamps import ts
 
 
 async def _subject_roles(info: Info, subject: str) -> frozenset[str]:
@@ -128,9 +128,8 @@ class AccessQuery:
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[AuditEntry]:
         audit = info.context.services.audit
-        before = decode_cursor("audit", after)
-        before_cursor = int(before) if before and before.isdigit() else None
-        records = await audit.page(before=before_cursor, limit=check_first(first) + 1)
+        before = decode_index("audit", after)  # audit cursors hold the log entry's cursor
+        records = await audit.page(before=before, limit=check_first(first) + 1)
         page = records[:first]
         return build_connection(
             [AuditEntry.from_record(r) for r in page],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from gateway.auth.audit import AuditEntry as AuditRecord
 from gateway.auth.permissions import normalise
 from gateway.auth.roles import AccessFailure, AccessFailureCode
 from gateway.context import Info
+from schema.timestamps import ts
 
 
 @strawberry.enum(description="What a permission protects (DESIGN §5).")
@@ -37,10 +38,6 @@ class Action(Enum):
     WRITE = "write"
     DELETE = "delete"
     EXECUTE = "execute"
-
-
-def ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 @strawberry.type

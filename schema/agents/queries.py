@@ -10,25 +10,10 @@ from gateway.backends.brigade.models import TaskQuery
 from gateway.context import Info
 from gateway.errors import BadUserInput
 from schema.agents.types import AgentTask, AgentUsage, TaskStatus
-from schema.pagination import (
-    Connection,
-    build_connection,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-)
+from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
 
 CURSOR = "task"  # a cursor is the task's offset in Brigade's (filtered) history
-
-
-def _after_offset(after: str | None) -> int:
-    value = decode_cursor(CURSOR, after)
-    if value is None:
-        return 0
-    if not value.isdigit():
-        raise BadUserInput("invalid cursor", field="after")
-    return int(value) + 1
 
 
 @strawberry.type
@@ -51,7 +36,7 @@ class AgentsQuery:
         check_first(first)
         if status is TaskStatus.UNKNOWN:
             raise BadUserInput("UNKNOWN is not a status to filter by", field="status")
-        offset = _after_offset(after)
+        offset = start_after(CURSOR, after)
         # Brigade wants limit >= 1: with first=0 one item is fetched for the total only.
         query = TaskQuery(
             limit=max(first, 1),
@@ -62,14 +47,8 @@ class AgentsQuery:
         client = info.context.services.backends.brigade
         loader = info.context.loaders.get(TaskPageLoader, client)
         page = await loader.load((Caller.of(info.context.principal), query))
-        tasks = page.tasks[:first]
-        return build_connection(
-            [AgentTask.from_model(t) for t in tasks],
-            [encode_cursor(CURSOR, offset + i) for i in range(len(tasks))],
-            has_next=offset + len(tasks) < page.total,
-            has_previous=offset > 0,
-            total=page.total,
-        )
+        tasks = [AgentTask.from_model(t) for t in page.tasks[:first]]
+        return index_connection(tasks, kind=CURSOR, start=offset, total=page.total)
 
 
 @strawberry.type

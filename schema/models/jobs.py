@@ -8,7 +8,9 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway.jobs import JobRecord, JobState
-from schema.models.types import Bytes, ModelsError, ts
+from schema.models.types import ModelsError
+from schema.scalars import Bytes
+from schema.timestamps import ts
 
 ModelJobState = strawberry.enum(JobState, name="ModelJobState")
 

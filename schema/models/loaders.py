@@ -28,6 +28,10 @@ async def local_models(info: Info) -> list[CachedModel]:
     return await info.context.loaders.get(LocalModelsLoader, cache).load("")
 
 
+async def local_model(info: Info, repo_id: str) -> CachedModel | None:
+    return next((m for m in await local_models(info) if m.repo_id == repo_id), None)
+
+
 async def active_record(info: Info) -> ActiveRecord | None:
     active = info.context.services.models.active
     return await info.context.loaders.get(ActiveLoader, active).load("")

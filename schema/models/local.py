@@ -11,11 +11,11 @@ import strawberry
 from gateway.backends.hub.quantization import detect
 from gateway.context import Info
 from gateway.errors import BackendNotFound
+from gateway.models.active import ActiveRecord
 from gateway.models.cache import CachedModel, CachedRevision
 from gateway.models.serving_store import SettingsView
-from schema.models.loaders import active_record, hub_model, local_models
+from schema.models.loaders import active_record, hub_model, local_model
 from schema.models.types import (
-    Bytes,
     DetectedQuantization,
     HubModel,
     ModelDtype,
@@ -24,8 +24,9 @@ from schema.models.types import (
     ServingQuantization,
     TokenSource,
     camel,
-    ts,
 )
+from schema.scalars import Bytes
+from schema.timestamps import ts
 
 if TYPE_CHECKING:
     from gateway.models.credentials import TokenInfo
@@ -146,7 +147,7 @@ class ActiveModel:
 
     @strawberry.field(description="The model in the cache; null if it was removed since.")
     async def model(self, info: Info) -> LocalModel | None:
-        found = next((m for m in await local_models(info) if m.repo_id == self.id), None)
+        found = await local_model(info, self.id)
         if found is None or all(r.commit != self.commit for r in found.revisions):
             return None
         return LocalModel.build(found)
@@ -154,6 +155,16 @@ class ActiveModel:
     @strawberry.field
     async def settings(self, info: Info) -> ModelSettings:
         return ModelSettings.build(await info.context.services.models.serving.view(self.id))
+
+    @classmethod
+    def build(cls, r: ActiveRecord) -> ActiveModel:
+        return cls(
+            id=r.repo_id,
+            commit=r.commit,
+            refs=list(r.refs),
+            activated_at=ts(r.activated_at),  # type: ignore[arg-type]
+            activated_by=r.activated_by,
+        )
 
 
 @strawberry.type

@@ -34,7 +34,7 @@ from schema.models.local import (
     SetHubTokenResult,
     UpdateModelSettingsResult,
 )
-from schema.models.types import ModelDtype, ModelsError, ServingQuantization, ts
+from schema.models.types import ModelDtype, ModelsError, ServingQuantization
 from schema.permissions import require
 
 T = TypeVar("T")
@@ -189,13 +189,7 @@ class ModelsMutation:
         async def run() -> ActiveModel:
             repo, rev = ids.repo_id(id), ids.revision(revision)
             record = await info.context.services.models.activate(repo, rev, actor=_actor(info))
-            return ActiveModel(
-                id=record.repo_id,
-                commit=record.commit,
-                refs=list(record.refs),
-                activated_at=ts(record.activated_at),  # type: ignore[arg-type]
-                activated_by=record.activated_by,
-            )
+            return ActiveModel.build(record)
 
         return await _attempt(run)
 

@@ -8,6 +8,8 @@ the local fields keep answering while the Hub is down.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import strawberry
 
@@ -21,7 +23,7 @@ from gateway.models.uploads import KIND as UPLOAD
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
 from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
-from schema.models.types import HubModel, ModelCategory, ModelSort, QuantizationInfo, ts
+from schema.models.types import HubModel, ModelCategory, ModelSort, QuantizationInfo
 from schema.pagination import (
     Connection,
     build_connection,
@@ -31,6 +33,7 @@ from schema.pagination import (
 )
 from schema.permissions import require
 
+T = TypeVar("T")
 _TERM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$")
 MAX_RESULTS = 100
 
@@ -49,9 +52,9 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def _page(
-    records: list[JobRecord], first: int, after: str | None
-) -> tuple[list[JobRecord], list[str], bool]:
+def _jobs(
+    records: list[JobRecord], build: Callable[[JobRecord], T], first: int, after: str | None
+) -> Connection[T]:
     """Keyset paging over jobs sorted newest first: the cursor is (created_at, id)."""
     check_first(first)
     start = 0
@@ -64,8 +67,13 @@ def _page(
             raise BadUserInput("invalid cursor", field="after") from None
         start = next((i for i, r in enumerate(records) if (r.created_at, r.id) < key), len(records))
     page = records[start : start + first]
-    cursors = [encode_cursor("job", f"{r.created_at!r}|{r.id}") for r in page]
-    return page, cursors, start + first < len(records)
+    return build_connection(
+        [build(r) for r in page],
+        [encode_cursor("job", f"{r.created_at!r}|{r.id}") for r in page],
+        has_next=start + first < len(records),
+        has_previous=after is not None,
+        total=len(records),
+    )
 
 
 @strawberry.type
@@ -130,15 +138,7 @@ class ModelsQuery:
     @strawberry.field(description="The model the platform serves; null when none is active.")
     async def active(self, info: Info) -> ActiveModel | None:
         record = await info.context.services.models.active.get()
-        if record is None:
-            return None
-        return ActiveModel(
-            id=record.repo_id,
-            commit=record.commit,
-            refs=list(record.refs),
-            activated_at=ts(record.activated_at),  # type: ignore[arg-type]
-            activated_by=record.activated_by,
-        )
+        return None if record is None else ActiveModel.build(record)
 
     @strawberry.field(description="Serving settings of a model (defaults without modelId).")
     async def settings(self, info: Info, model_id: str | None = None) -> ModelSettings | None:
@@ -164,14 +164,7 @@ class ModelsQuery:
         if repo_id is not None:
             ids.repo_id(repo_id, field="repoId")
         records = await info.context.services.models.download_jobs(states=wanted, repo_id=repo_id)
-        page, cursors, more = _page(records, first, after)
-        return build_connection(
-            [DownloadJob.build(r) for r in page],
-            cursors,
-            has_next=more,
-            has_previous=after is not None,
-            total=len(records),
-        )
+        return _jobs(records, DownloadJob.build, first, after)
 
     @strawberry.field
     async def download(self, info: Info, id: strawberry.ID) -> DownloadJob | None:
@@ -183,14 +176,7 @@ class ModelsQuery:
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[UploadJob]:
         records = await info.context.services.jobs.list(UPLOAD)
-        page, cursors, more = _page(records, first, after)
-        return build_connection(
-            [UploadJob.build(r) for r in page],
-            cursors,
-            has_next=more,
-            has_previous=after is not None,
-            total=len(records),
-        )
+        return _jobs(records, UploadJob.build, first, after)
 
 
 @strawberry.type

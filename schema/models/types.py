@@ -1,10 +1,10 @@
-"""GraphQL types of the models domain: Hub models, formats, errors, scalars and enums."""
+"""GraphQL types of the models domain: Hub models, formats, errors and enums."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, NewType
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,20 +15,12 @@ from gateway.context import Info
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
 from gateway.models.serving import Dtype, Quantization
-from schema.models.loaders import local_models
+from schema.models.loaders import local_model
+from schema.scalars import Bytes
 
 if TYPE_CHECKING:
     from schema.models.local import LocalModel
 
-Bytes = NewType("Bytes", int)
-MODELS_SCALARS = {
-    Bytes: strawberry.scalar(
-        name="Bytes",
-        description="A number of bytes (or parameters): may exceed 32 bits, a JSON number.",
-        serialize=int,
-        parse_value=int,
-    )
-}
 QuantizationFormat = strawberry.enum(QuantFormat, name="QuantizationFormat")
 ModelsErrorCode = strawberry.enum(ModelsFailureCode, name="ModelsErrorCode")
 ModelDtype = strawberry.enum(Dtype, name="ModelDtype")
@@ -49,10 +41,6 @@ class TokenSource(Enum):
     API = "api"
     ENV = "env"
     NONE = "none"
-
-
-def ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 @strawberry.type
@@ -116,7 +104,7 @@ class HubModel:
     ) -> Annotated[LocalModel, strawberry.lazy("schema.models.local")] | None:
         from schema.models.local import LocalModel
 
-        found = next((m for m in await local_models(info) if m.repo_id == self.id), None)
+        found = await local_model(info, self.id)
         return LocalModel.build(found) if found else None
 
     @classmethod

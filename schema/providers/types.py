@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from gateway.context import Info
 from gateway.providers import ProviderAdmin, ProviderFailure, ProviderFailureCode, ProviderRecord
 from gateway.providers.loaders import ProviderTestLoader
 from gateway.providers.records import LastTest
+from schema.timestamps import ts
 
 
 def provider_admin(info: Info) -> ProviderAdmin:
@@ -35,10 +36,6 @@ def provider_admin(info: Info) -> ProviderAdmin:
         connector=services.backends.providers,
         audit=services.audit,
     )
-
-
-def ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 @strawberry.enum(description="The kinds of LLM provider the gateway can talk to.")

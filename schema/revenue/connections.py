@@ -47,15 +47,6 @@ def by_key(
     )
 
 
-def offset_of(kind: str, after: str | None) -> int:
-    raw = decode_cursor(kind, after)
-    if raw is None:
-        return 0
-    if not raw.isdigit():
-        raise BadUserInput("invalid cursor", field="after")
-    return int(raw)
-
-
 def by_offset(
     page: Sequence[T], *, kind: str, node: Callable[[T], N], offset: int, total: int
 ) -> Connection[N]:

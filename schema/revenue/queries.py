@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 
 import strawberry
 
-from gateway.backends.lago.loaders import LagoLists
 from gateway.context import Info
 from gateway.errors import BadUserInput, NotConfigured
 from gateway.revenue import churn as churn_math
@@ -18,9 +17,9 @@ from gateway.revenue import series as series_math
 from gateway.revenue import snapshot
 from gateway.revenue.facts import MRR_NORMALISATION
 from gateway.revenue.months import utc
-from schema.pagination import Connection, check_first
+from schema.pagination import Connection, check_first, decode_index
 from schema.permissions import require
-from schema.revenue.connections import by_key, by_offset, offset_of
+from schema.revenue.connections import by_key, by_offset
 from schema.revenue.data import RevenueData
 from schema.revenue.figures import (
     RevenueChurn,
@@ -38,6 +37,7 @@ from schema.revenue.types import (
     InvoiceStatus,
     PaymentStatus,
     SubscriptionStatus,
+    lago_lists,
 )
 
 MAX_MONTHS = 60
@@ -50,13 +50,9 @@ def _months(value: int, name: str = "months") -> int:
 
 
 def _data(info: Info) -> RevenueData:
-    client = info.context.services.backends.lago
-    lists = info.context.loaders.get(LagoLists, client)
-    return info.context.loaders.get(RevenueData, client, lists)
-
-
-def _lists(info: Info) -> LagoLists:
-    return info.context.loaders.get(LagoLists, info.context.services.backends.lago)
+    return info.context.loaders.get(
+        RevenueData, info.context.services.backends.lago, lago_lists(info)
+    )
 
 
 @strawberry.type(description=f"Revenue from Lago. {MRR_NORMALISATION}")
@@ -153,7 +149,7 @@ class RevenueQuery:
         wanted = {s.value for s in status} if status else None
         items = [
             s
-            for s in await _lists(info).subscriptions()
+            for s in await lago_lists(info).subscriptions()
             if (wanted is None or s.status in wanted)
             and customer_id in (None, s.external_customer_id)
             and plan_code in (None, s.plan_code)
@@ -165,7 +161,7 @@ class RevenueQuery:
     async def customers(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[BillingCustomer] | None:
-        items = await _lists(info).customers()
+        items = await lago_lists(info).customers()
         return by_key(items, kind="customer", key=lambda c: c.external_id,
                       node=BillingCustomer.of, first=first, after=after)  # fmt: skip
 
@@ -173,7 +169,7 @@ class RevenueQuery:
     async def plans(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[BillingPlan] | None:
-        items = await _lists(info).plans()
+        items = await lago_lists(info).plans()
         return by_key(items, kind="plan", key=lambda p: p.code, node=BillingPlan.of,
                       first=first, after=after)  # fmt: skip
 
@@ -194,7 +190,7 @@ class RevenueQuery:
         currency: str | None = None,
     ) -> Connection[BillingInvoice] | None:
         limit = check_first(first)
-        offset = offset_of("invoice", after)
+        offset = decode_index("invoice", after) or 0  # the cursor holds the next offset
         page, total = await info.context.services.backends.lago.invoice_window(
             offset,
             limit,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import NewType
 
 import strawberry
 
@@ -13,29 +12,7 @@ from gateway.backends.lago.loaders import CustomerLoader, LagoLists, PlanLoader
 from gateway.backends.lago.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.context import Info
 from gateway.revenue.money import Money as MoneyValue
-
-MAX_SAFE = 2**53 - 1
-
-
-def _cents(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SAFE:
-        raise ValueError("Cents must be an integer within ±(2^53 - 1)")
-    return value
-
-
-# GraphQL's Int is 32-bit: only $21M in cents. Registered in the schema's scalar_map.
-Cents = NewType("Cents", int)
-REVENUE_SCALARS = {
-    Cents: strawberry.scalar(
-        name="Cents",
-        serialize=_cents,
-        parse_value=_cents,
-        description=(
-            "An integer number of minor currency units (cents for USD and EUR), within "
-            "±(2^53 - 1) so JavaScript reads it exactly: a JSON number. Money is never a float."
-        ),
-    )
-}
+from schema.scalars import Cents
 
 
 @strawberry.type(description="An amount of money: integer minor units of an ISO 4217 currency.")
@@ -138,14 +115,17 @@ class BillingPlan:
         )
 
 
+def lago_lists(info: Info) -> LagoLists:
+    """Lago's whole lists, each read once per request."""
+    return info.context.loaders.get(LagoLists, info.context.services.backends.lago)
+
+
 def customer_loader(info: Info) -> CustomerLoader:
-    lists = info.context.loaders.get(LagoLists, info.context.services.backends.lago)
-    return info.context.loaders.get(CustomerLoader, lists)
+    return info.context.loaders.get(CustomerLoader, lago_lists(info))
 
 
 def plan_loader(info: Info) -> PlanLoader:
-    lists = info.context.loaders.get(LagoLists, info.context.services.backends.lago)
-    return info.context.loaders.get(PlanLoader, lists)
+    return info.context.loaders.get(PlanLoader, lago_lists(info))
 
 
 async def load_customer(info: Info, external_id: str) -> BillingCustomer | None:

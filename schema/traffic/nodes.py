@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,6 +22,7 @@ from gateway.traffic.discovery import file_name, object_name, suggest
 from gateway.traffic.loaders import CertificatesLoader
 from gateway.traffic.service import TrafficService
 from schema.permissions import require
+from schema.timestamps import ts
 from schema.traffic.types import (
     ContainerNetwork,
     ContainerPort,
@@ -32,12 +34,17 @@ from schema.traffic.types import (
     ServiceHealth,
     ServiceTraffic,
     container_fields,
-    ts,
 )
 
 
 def traffic(info: Info) -> TrafficService:
     return info.context.services.traffic
+
+
+async def traefik(info: Info, collection: str) -> Any:
+    """One of Traefik's API answers (see TraefikCollectionLoader), fetched once per request."""
+    loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
+    return await loader.load(collection)
 
 
 async def certificates(info: Info) -> list[CertificateInfo]:
@@ -125,9 +132,7 @@ class DiscoveredContainer:
         description="Traefik routers already serving this container (null if Traefik is down)."
     )
     async def routed_by(self, info: Info) -> list[str] | None:
-        routers = await info.context.loaders.get(
-            TraefikCollectionLoader, traffic(info).traefik
-        ).load("routers")
+        routers = await traefik(info, "routers")
         name = object_name(self._container)
         suggestion = suggest(self._container)
         wanted = {f"{name}@file", f"{suggestion.router}@docker", f"{name}@docker"}
@@ -147,12 +152,10 @@ class DiscoveredContainer:
 class TrafficOverview:
     @strawberry.field
     async def version(self, info: Info) -> str | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        return str((await loader.load("version")).get("Version", ""))
+        return str((await traefik(info, "version")).get("Version", ""))
 
     async def _counts(self, info: Info, kind: str) -> ObjectCounts:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        counts = ((await loader.load("overview")).get("http") or {}).get(kind) or {}
+        counts = ((await traefik(info, "overview")).get("http") or {}).get(kind) or {}
         return ObjectCounts(
             total=int(counts.get("total", 0)),
             warnings=int(counts.get("warnings", 0)),
@@ -173,18 +176,15 @@ class TrafficOverview:
 
     @strawberry.field
     async def providers(self, info: Info) -> list[str] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        return [str(p) for p in (await loader.load("overview")).get("providers") or []]
+        return [str(p) for p in (await traefik(info, "overview")).get("providers") or []]
 
     @strawberry.field
     async def features(self, info: Info) -> JSON | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        return (await loader.load("overview")).get("features") or {}
+        return (await traefik(info, "overview")).get("features") or {}
 
     @strawberry.field(description="Services by health (from server status).")
     async def service_health(self, info: Info) -> list[HealthCount] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        services = await loader.load("services")
+        services = await traefik(info, "services")
         counts = {h: 0 for h in ServiceHealth}
         for s in services:
             counts[ServiceHealth(s.health)] += 1

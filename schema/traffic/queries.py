@@ -4,39 +4,27 @@ certificates (certificates), each field guarded by its own resource."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import strawberry
 
-from gateway.backends.traefik.loaders import (
-    TraefikCollectionLoader,
-    TraefikMetricsLoader,
-    TraefikServiceLoader,
-)
+from gateway.backends.traefik.loaders import TraefikMetricsLoader, TraefikServiceLoader
+from gateway.backends.traefik.models import Middleware, Router, Service
 from gateway.context import Info
-from gateway.errors import BadUserInput
 from gateway.jobs.records import JobRecord
 from gateway.traffic.metrics import CSV_COLUMNS
 from gateway.traffic.service import RENEWAL_JOB
-from schema.pagination import (
-    Connection,
-    build_connection,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-)
-from schema.permissions import require
+from schema.pagination import Connection, check_first, list_connection
+from schema.permissions import require, require_any
 from schema.traffic.nodes import (
     DiscoveredContainer,
     RenewalJob,
     TraefikService,
     TrafficOverview,
     certificates,
+    traefik,
     traffic,
 )
-from schema.traffic.permissions import require_any
 from schema.traffic.types import (
     Certificate,
     EntryPoint,
@@ -47,37 +35,16 @@ from schema.traffic.types import (
     TraefikVersion,
 )
 
-T = TypeVar("T")
-S = TypeVar("S")
 SERVICES = [require("services", "read")]
 
 
-def page(
-    kind: str, items: Sequence[S], build: Callable[[S], T], first: int, after: str | None
-) -> Connection[T]:
-    """Offset paging over a list already fetched whole (Traefik pages only by number)."""
-    check_first(first)
-    raw = decode_cursor(kind, after)
-    start = int(raw) + 1 if raw and raw.isdigit() else 0
-    if raw is not None and not raw.isdigit():
-        raise BadUserInput("invalid cursor", field="after")
-    chunk = items[start : start + first]
-    return build_connection(
-        [build(i) for i in chunk],
-        [encode_cursor(kind, start + n) for n in range(len(chunk))],
-        has_next=start + first < len(items),
-        has_previous=start > 0,
-        total=len(items),
-    )
-
-
 def _match(
-    name: str, search: str | None, provider: str | None, status: str | None, obj: object
+    obj: Router | Service | Middleware, search: str | None, provider: str | None, status: str | None
 ) -> bool:
     return (
-        (not search or search.lower() in name.lower())
-        and (not provider or getattr(obj, "provider", None) == provider)
-        and (not status or getattr(obj, "status", None) == status)
+        (not search or search.lower() in obj.name.lower())
+        and (not provider or obj.provider == provider)
+        and (not status or obj.status == status)
     )
 
 
@@ -89,8 +56,7 @@ class TrafficQuery:
 
     @strawberry.field(extensions=SERVICES)
     async def version(self, info: Info) -> TraefikVersion | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        v = await loader.load("version")
+        v = await traefik(info, "version")
         return TraefikVersion(
             version=str(v.get("Version", "")),
             codename=str(v.get("Codename", "")),
@@ -99,9 +65,8 @@ class TrafficQuery:
 
     @strawberry.field(extensions=SERVICES)
     async def entry_points(self, info: Info) -> list[EntryPoint] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
         return [
-            EntryPoint(name=e.name, address=e.address) for e in await loader.load("entrypoints")
+            EntryPoint(name=e.name, address=e.address) for e in await traefik(info, "entrypoints")
         ]
 
     @strawberry.field(extensions=SERVICES)
@@ -114,11 +79,8 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikRouter] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        items = [
-            r for r in await loader.load("routers") if _match(r.name, search, provider, status, r)
-        ]
-        return page("router", items, TraefikRouter.build, first, after)
+        items = [r for r in await traefik(info, "routers") if _match(r, search, provider, status)]
+        return list_connection("router", items, TraefikRouter.build, first, after)
 
     @strawberry.field(extensions=SERVICES)
     async def services(
@@ -130,11 +92,8 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikService] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        items = [
-            s for s in await loader.load("services") if _match(s.name, search, provider, status, s)
-        ]
-        return page("service", items, TraefikService.build, first, after)
+        items = [s for s in await traefik(info, "services") if _match(s, search, provider, status)]
+        return list_connection("service", items, TraefikService.build, first, after)
 
     @strawberry.field(extensions=SERVICES, description='By full name, e.g. "gateway@docker".')
     async def service(self, info: Info, name: str) -> TraefikService | None:
@@ -152,11 +111,8 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikMiddleware] | None:
-        loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
-        items = [
-            m for m in await loader.load("middlewares") if _match(m.name, search, provider, None, m)
-        ]
-        return page("middleware", items, TraefikMiddleware.build, first, after)
+        items = [m for m in await traefik(info, "middlewares") if _match(m, search, provider, None)]
+        return list_connection("middleware", items, TraefikMiddleware.build, first, after)
 
     @strawberry.field(
         extensions=SERVICES,
@@ -190,7 +146,7 @@ class TrafficQuery:
     ) -> Connection[DiscoveredContainer] | None:
         containers = await traffic(info).docker.containers()
         containers.sort(key=lambda c: c.name)
-        return page("container", containers, DiscoveredContainer.build, first, after)
+        return list_connection("container", containers, DiscoveredContainer.build, first, after)
 
     @strawberry.field(
         extensions=[require("certificates", "read")],
@@ -208,7 +164,7 @@ class TrafficQuery:
         if expiring_within_days is not None:
             certs = [c for c in certs if c.days_left(now) < expiring_within_days]
         certs.sort(key=lambda c: (c.not_after, c.main))
-        return page("certificate", certs, Certificate.build, first, after)
+        return list_connection("certificate", certs, Certificate.build, first, after)
 
     @strawberry.field(extensions=[require("certificates", "read")])
     async def renewal(self, info: Info, job_id: strawberry.ID) -> RenewalJob | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 
 import strawberry
@@ -13,6 +13,7 @@ from gateway.backends.traefik.models import Middleware, Router
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.discovery import Suggestion
 from gateway.traffic.metrics import ServiceMetrics
+from schema.timestamps import ts
 
 
 @strawberry.enum
@@ -224,10 +225,6 @@ class RouteSuggestion:
             scheme=s.scheme,
             entry_points=s.entry_points,
         )
-
-
-def ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 def container_fields(c: Container) -> dict[str, object]:

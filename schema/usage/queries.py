@@ -6,7 +6,7 @@ and the days before, UTC) or a ``from``/``to`` range rounded outwards to whole h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -20,13 +20,7 @@ from gateway.usage.forecast import DayFigures, linear_forecast
 from gateway.usage.loaders import PriceTableLoader, RollupLoader
 from gateway.usage.prices import CURRENCY, money
 from gateway.usage.service import UsageService
-from schema.pagination import (
-    Connection,
-    build_connection,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-)
+from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
 from schema.usage.types import (
     ModelPrice,
@@ -77,8 +71,11 @@ def _rank(by: UsageRanking) -> Callable[[tuple[object, Totals]], tuple[int, int,
     return key
 
 
-async def model_rows(usage: UsageService, a: Analytics, window: Window) -> list[ModelUsage]:
-    rows = sorted((await a.by_model(window)).items(), key=_rank(UsageRanking.COST))
+def model_rows(
+    usage: UsageService, a: Analytics, by_model: dict[tuple[str, str], Totals]
+) -> list[ModelUsage]:
+    """Per-model totals as rows, highest cost first, each with the price in force today."""
+    rows = sorted(by_model.items(), key=_rank(UsageRanking.COST))
     now_day = today(usage.clock())
     out = []
     for (model, provider), t in rows:
@@ -92,17 +89,21 @@ def user_rows(rows: list[tuple[str, Totals]]) -> list[UserUsage]:
     return [UserUsage(subject=s, models=sorted(t.models), **figures(t)) for s, t in rows]
 
 
+def _sum(parts: Iterable[Totals]) -> Totals:
+    total = Totals()
+    for t in parts:
+        total.merge(t)
+    return total
+
+
 async def build_overview(usage: UsageService, a: Analytics, window: Window) -> UsageOverview:
     by_model = await a.by_model(window)
-    total = Totals()
-    for t in by_model.values():
-        total.merge(t)
     return UsageOverview(
         window=UsageWindow.of(window),
         active_users=await a.active_users(window),
         active_models=len({model for model, _ in by_model}),
         billing=await UsageBilling.of(usage.outbox),
-        **figures(total),
+        **figures(_sum(by_model.values())),
     )
 
 
@@ -127,7 +128,8 @@ class UsageQuery:
         self, info: Info, days: Days = None, from_: From = None, to: To = None
     ) -> list[ModelUsage]:
         usage = info.context.services.usage
-        return await model_rows(usage, await _analytics(info), _window(usage, days, from_, to))
+        a = await _analytics(info)
+        return model_rows(usage, a, await a.by_model(_window(usage, days, from_, to)))
 
     @strawberry.field(description="Per subject, highest cost first (then requests).")
     async def by_user(
@@ -141,23 +143,13 @@ class UsageQuery:
     ) -> Connection[UserUsage]:
         usage = info.context.services.usage
         first = check_first(first)
-        offset = decode_cursor(CURSOR, after)
-        if offset is not None and not offset.isdigit():
-            raise BadUserInput("invalid cursor", field="after")
-        start = 0 if offset is None else int(offset) + 1
+        start = start_after(CURSOR, after)
         window = _window(usage, days, from_, to)
         rows = sorted(
             (await (await _analytics(info)).by_user(window)).items(), key=_rank(UsageRanking.COST)
         )
-        page = rows[start : start + first]
-        cursors = [encode_cursor(CURSOR, start + i) for i in range(len(page))]
-        return build_connection(
-            user_rows(page),
-            cursors,
-            has_next=start + first < len(rows),
-            has_previous=start > 0,
-            total=len(rows),
-        )
+        page = user_rows(rows[start : start + first])
+        return index_connection(page, kind=CURSOR, start=start, total=len(rows))
 
     @strawberry.field(description="Cost breakdown: per model, per day, and what is unpriced.")
     async def costs(
@@ -167,16 +159,13 @@ class UsageQuery:
         a = await _analytics(info)
         window = _window(usage, days, from_, to)
         by_model = await a.by_model(window)
-        total = Totals()
-        for t in by_model.values():
-            total.merge(t)
         unpriced = sorted({m for (m, _), t in by_model.items() if t.unpriced_requests})
         return UsageCosts(
             window=UsageWindow.of(window),
-            by_model=await model_rows(usage, a, window),
+            by_model=model_rows(usage, a, by_model),
             by_day=_points(await a.series(window, hourly=False), UsageBucket.DAY),
             unpriced_models=unpriced,
-            **figures(total),
+            **figures(_sum(by_model.values())),
         )
 
     @strawberry.field(description=f"One point per hour (at most {MAX_HOURLY_DAYS} days) or day.")
@@ -224,7 +213,8 @@ class UsageQuery:
     ) -> list[ModelUsage]:
         usage = info.context.services.usage
         _check_limit(limit)
-        rows = await model_rows(usage, await _analytics(info), _window(usage, days, from_, to))
+        a = await _analytics(info)
+        rows = model_rows(usage, a, await a.by_model(_window(usage, days, from_, to)))
         key = {
             "cost": lambda r: -r.cost,
             "requests": lambda r: -r.requests,

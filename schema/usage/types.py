@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, NewType
+from typing import Any
 
 import strawberry
 
@@ -14,20 +14,8 @@ from gateway.usage.buckets import Window
 from gateway.usage.events import nanos_to_decimal
 from gateway.usage.outbox import LagoOutbox
 from gateway.usage.prices import CURRENCY, Price, money
-
-UsageCount = NewType("UsageCount", int)
-USAGE_SCALARS = {
-    UsageCount: strawberry.scalar(
-        name="UsageCount",
-        description="A count that may exceed 32 bits (tokens over months): a JSON number.",
-        serialize=int,
-        parse_value=int,
-    )
-}
-
-
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+from schema.scalars import UsageCount
+from schema.timestamps import ts
 
 
 @strawberry.enum
@@ -131,9 +119,9 @@ class UsageBilling:
             delivered=delivered,
             consecutive_failures=state.failures,
             last_error=state.last_error,
-            last_attempt_at=_ts(state.last_attempt_at),
-            last_delivery_at=_ts(state.last_delivery_at),
-            next_attempt_at=_ts(state.next_attempt_at),
+            last_attempt_at=ts(state.last_attempt_at),
+            last_delivery_at=ts(state.last_delivery_at),
+            next_attempt_at=ts(state.next_attempt_at),
         )
 
 
@@ -167,7 +155,7 @@ class ModelPrice:
             cached_per_million=price.cached,
             currency=CURRENCY,
             set_by=price.set_by,
-            set_at=_ts(price.set_at),
+            set_at=ts(price.set_at),
             in_force=in_force,
         )
 

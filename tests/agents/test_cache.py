@@ -11,8 +11,8 @@ from gateway.backends.brigade import BrigadeClient
 from gateway.backends.brigade.cache import MemoryCache, RedisCache
 from gateway.backends.brigade.caller import Caller
 from gateway.sandbox.brigade import BrigadeSandbox
-from tests.agents.conftest import AgentsGateway, jwt_for
-from tests.auth.jwks_server import SigningKey
+from tests.agents.conftest import AgentsGateway
+from tests.plugins.oidc import IdP
 from tests.plugins.servers import ServeApp
 
 QUERY = "{ agents { usage { taskCount } tasks(first: 5) { totalCount nodes { id } } } }"
@@ -74,7 +74,7 @@ async def test_second_identical_call_is_served_from_the_cache(
 
 
 async def test_a_different_caller_never_reads_another_callers_entry(
-    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp_key: SigningKey
+    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp: IdP
 ) -> None:
     gw = await agents_gateway()
     await gw.gql(QUERY, token=await gw.token("viewer", subject="vera"))
@@ -83,11 +83,11 @@ async def test_a_different_caller_never_reads_another_callers_entry(
     assert brigade.total == 4  # same query, another caller: Brigade is asked again
 
     # Two OIDC users: each sees their own data, and the second is not served the first's.
-    alice = await gw.gql(QUERY, token=jwt_for(idp_key, "alice"))
-    bob = await gw.gql(QUERY, token=jwt_for(idp_key, "bob"))
+    alice = await gw.gql(QUERY, token=idp.token("alice"))
+    bob = await gw.gql(QUERY, token=idp.token("bob"))
     assert brigade.callers["user:alice"] == 2 and brigade.callers["user:bob"] == 2
     assert alice["data"] != bob["data"]
-    again = await gw.gql(QUERY, token=jwt_for(idp_key, "alice"))
+    again = await gw.gql(QUERY, token=idp.token("alice"))
     assert again["data"] == alice["data"]
 
 

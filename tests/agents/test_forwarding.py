@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gateway.sandbox.brigade import BrigadeSandbox
-from tests.agents.conftest import AgentsGateway, jwt_for
+from tests.agents.conftest import AgentsGateway
 from tests.auth.jwks_server import SigningKey
+from tests.plugins.oidc import IdP
 
 USAGE = "{ agents { usage { agentCount taskCount apiCalls totalCost } } }"
 
@@ -22,10 +23,10 @@ async def test_api_token_callers_are_represented_by_the_service_key(
 
 
 async def test_oidc_callers_forward_their_own_jwt(
-    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp_key: SigningKey
+    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp: IdP
 ) -> None:
     gw = await agents_gateway()
-    body = await gw.gql(USAGE, token=jwt_for(idp_key, "alice", "viewer"))
+    body = await gw.gql(USAGE, token=idp.token("alice", "viewer"))
     assert "errors" not in body, body
     # Brigade scoped the answer to alice: only the agents she owns.
     alice_agents = [a for a in brigade.agents if a.owner == "alice"]
@@ -34,7 +35,7 @@ async def test_oidc_callers_forward_their_own_jwt(
 
     tasks = await gw.gql(
         "{ agents { tasks(first: 100) { totalCount nodes { agentId } } } }",
-        token=jwt_for(idp_key, "alice", "viewer"),
+        token=idp.token("alice", "viewer"),
     )
     ids = {a.id for a in alice_agents}
     nodes = tasks["data"]["agents"]["tasks"]["nodes"]
@@ -43,11 +44,11 @@ async def test_oidc_callers_forward_their_own_jwt(
 
 
 async def test_a_jwt_brigade_does_not_trust_is_the_callers_problem_not_the_key(
-    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp_key: SigningKey
+    agents_gateway: AgentsGateway, brigade: BrigadeSandbox, idp: IdP
 ) -> None:
     gw = await agents_gateway()
     brigade.jwt_keys = [SigningKey.rsa("other").public_pem()]  # Brigade trusts another IdP
-    body = await gw.gql("{ me { subject } " + USAGE[1:], token=jwt_for(idp_key, "alice", "viewer"))
+    body = await gw.gql("{ me { subject } " + USAGE[1:], token=idp.token("alice", "viewer"))
     assert body["data"]["me"] == {"subject": "alice"}
     assert body["data"]["agents"]["usage"] is None
     error = body["errors"][0]

@@ -24,9 +24,7 @@ query Tasks($first: Int!, $after: String, $status: TaskStatus, $agentId: String)
 
 
 async def _page(gw: Gateway, **variables: Any) -> dict[str, Any]:
-    body = await gw.gql(PAGE, {"first": 20, **variables})
-    assert "errors" not in body, body
-    return body["data"]["agents"]["tasks"]
+    return (await gw.data(PAGE, {"first": 20, **variables}))["agents"]["tasks"]
 
 
 async def test_walking_every_page_yields_every_task_once_newest_first(

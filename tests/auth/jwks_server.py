@@ -1,4 +1,4 @@
-"""A real JWKS endpoint on 127.0.0.1 (uvicorn + Starlette in a thread) and key helpers.
+"""A real JWKS endpoint on 127.0.0.1 (the sandbox server, in a thread) and key helpers.
 
 Tests change what it serves (`keys`, `status`, `delay`) and read how often it was asked
 (`requests`), so they can assert how many JWKS fetches the verifier made.
@@ -11,14 +11,12 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -27,6 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.sandbox.base import serve_in_thread
+
+ISSUER = "https://keycloak.test/realms/ops"
+AUDIENCE = "ops-gateway"
 JWKS_PATH = "/realms/ops/protocol/openid-connect/certs"
 
 
@@ -87,13 +89,12 @@ class JWKSServer:
     delay: float = 0.0
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
-    port: int = 0
+    base_url: str = ""
+    _stop: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{JWKS_PATH}"
+        return self.base_url + JWKS_PATH
 
     def publish(self, *keys: SigningKey, extra: list[dict[str, Any]] | None = None) -> None:
         self.keys = [k.jwk() for k in keys] + list(extra or [])
@@ -113,34 +114,13 @@ class JWKSServer:
         return JSONResponse({"keys": keys})
 
     def start(self) -> None:
+        # In a thread: the server outlives the event loop of the test that started it.
         app = Starlette(routes=[Route(JWKS_PATH, self._jwks)])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))  # the OS picks a free port; no race with other tests
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("JWKS server did not start")
-            time.sleep(0.01)
+        self.base_url, self._stop = serve_in_thread(app)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}{JWKS_PATH}"
+        if self._stop is not None:
+            self._stop()
 
 
 class FakeClock:

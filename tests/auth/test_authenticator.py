@@ -16,9 +16,7 @@ from gateway.auth.tokens import TokenService
 from gateway.errors import Unauthenticated
 from gateway.settings import OIDCSettings
 from gateway.store.base import Store
-from tests.auth.jwks_server import JWKSServer, SigningKey
-
-ISSUER = "https://keycloak.test/realms/ops"
+from tests.auth.jwks_server import ISSUER, JWKSServer, SigningKey
 
 
 @pytest.fixture(scope="module")

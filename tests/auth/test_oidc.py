@@ -16,16 +16,16 @@ from gateway.auth.principal import AuthKind
 from gateway.errors import ConfigurationError, Unauthenticated
 from gateway.settings import OIDCSettings
 from tests.auth.jwks_server import (
+    AUDIENCE,
+    ISSUER,
+    JWKS_PATH,
     FakeClock,
     JWKSServer,
     SigningKey,
-    closed_port_url,
     hs256_token,
     unsigned_token,
 )
 
-ISSUER = "https://keycloak.test/realms/ops"
-AUDIENCE = "ops-gateway"
 GENERIC = "invalid or expired token"
 
 # Keycloak publishes an encryption key next to its signing keys; it must be ignored.
@@ -292,8 +292,9 @@ async def test_jwks_server_down_is_unauthenticated_not_a_crash(
     keys: dict[str, SigningKey],
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
+    refused_url: str,
 ) -> None:
-    verifier = make_verifier(jwks_url=closed_port_url())
+    verifier = make_verifier(jwks_url=refused_url + JWKS_PATH)
     with caplog.at_level(logging.WARNING, logger="gateway.auth.oidc"):
         await rejected(verifier, keys["rsa"].sign(claims(clock)))
     assert "JWKS fetch" in caplog.text

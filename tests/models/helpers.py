@@ -22,17 +22,15 @@ FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED")
 
 
 async def download(gw: Gateway, repo_id: str, **extra: Any) -> dict[str, Any]:
-    body = await gw.gql(DOWNLOAD, {"input": {"repoId": repo_id, **extra}})
-    assert "errors" not in body, body
-    return body["data"]["downloadModel"]
+    data = await gw.data(DOWNLOAD, {"input": {"repoId": repo_id, **extra}})
+    return data["downloadModel"]
 
 
 async def job(gw: Gateway, job_id: str) -> dict[str, Any]:
-    body = await gw.gql(
+    data = await gw.data(
         f"query($id: ID!) {{ models {{ download(id: $id) {{ {JOB} }} }} }}", {"id": job_id}
     )
-    assert "errors" not in body, body
-    return body["data"]["models"]["download"]
+    return data["models"]["download"]
 
 
 async def wait_job(

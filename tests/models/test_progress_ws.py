@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 
 from tests.models.conftest import Hub
 from tests.models.helpers import download
 from tests.plugins.app import Gateway, GatewayFactory
-from tests.test_websocket import recv_type, ws_url
+from tests.plugins.ws import collect, refusal, subscription
 
 PROGRESS = """subscription($id: ID!) { downloadProgress(jobId: $id) {
   jobId state phase bytesDone bytesTotal filesDone filesTotal currentFiles
@@ -19,20 +17,8 @@ PROGRESS = """subscription($id: ID!) { downloadProgress(jobId: $id) {
 
 
 async def _events(gw: Gateway, token: str, job_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    async with connect(ws_url(gw), subprotocols=["graphql-transport-ws"]) as ws:
-        auth = {"Authorization": f"Bearer {token}"}
-        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-        await recv_type(ws, "connection_ack")
-        payload = {"query": PROGRESS, "variables": {"id": job_id}}
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        while True:
-            message = await recv_type(ws, "next", "error", "complete")
-            if message["type"] != "next":
-                assert message["type"] == "complete", message
-                return events
-            assert "errors" not in message["payload"], message
-            events.append(message["payload"]["data"]["downloadProgress"])
+    async with subscription(gw, token, PROGRESS, {"id": job_id}) as ws:
+        return await collect(ws, "downloadProgress")
 
 
 async def test_progress_events_arrive_live_until_the_download_ends(
@@ -61,14 +47,9 @@ async def test_progress_events_arrive_live_until_the_download_ends(
 
 
 async def test_progress_of_an_unknown_job_is_not_found(live_gateway: Gateway) -> None:
-    async with connect(ws_url(live_gateway), subprotocols=["graphql-transport-ws"]) as ws:
-        auth = {"Authorization": f"Bearer {live_gateway.admin_token}"}
-        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-        await recv_type(ws, "connection_ack")
-        payload = {"query": PROGRESS, "variables": {"id": "nope"}}
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        message = await recv_type(ws, "next", "error")
-        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    token = live_gateway.admin_token
+    async with subscription(live_gateway, token, PROGRESS, {"id": "nope"}) as ws:
+        errors = await refusal(ws)
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
 
 

@@ -65,6 +65,14 @@ class Gateway:
         assert response.status_code in (200, 400), response.text
         return response.json()
 
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = ""
+    ) -> dict[str, Any]:
+        """The ``data`` of a request that must succeed: no ``errors`` at all."""
+        body = await self.gql(query, variables, token=token)
+        assert "errors" not in body, body
+        return body["data"]
+
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base = Settings(

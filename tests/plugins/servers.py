@@ -30,10 +30,15 @@ async def serve_app() -> AsyncIterator[ServeApp]:
         yield start
 
 
-@pytest.fixture
-def refused_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (bound, then released), so connects fail."""
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (bound, then released): for a child
+    process told which port to serve on, or a URL where nothing listens."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens, so connects fail."""
+    return f"http://127.0.0.1:{free_port()}"

@@ -103,18 +103,25 @@ RIGHT_ALTERNATIVES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "headers", "params", "status"), WRONG_STYLES)
-async def test_sandbox_refuses_other_auth_styles(
-    providers_sandbox: ServedSandbox, kind: str, headers: dict, params: dict, status: int
-) -> None:
-    sb = providers_sandbox
+async def _list_models(
+    sb: ServedSandbox, kind: str, headers: dict[str, str], params: dict[str, str]
+) -> httpx.Response:
+    """GET the kind's models list with these auth headers and parameters (``{key}`` is the
+    sandbox's key for the kind)."""
     key = sb.key(kind)
     async with httpx.AsyncClient() as client:
-        response = await client.get(
+        return await client.get(
             sb.url(kind) + KINDS[kind].models_path,
             headers={h: v.format(key=key) for h, v in headers.items()},
             params={p: v.format(key=key) for p, v in params.items()},
         )
+
+
+@pytest.mark.parametrize(("kind", "headers", "params", "status"), WRONG_STYLES)
+async def test_sandbox_refuses_other_auth_styles(
+    providers_sandbox: ServedSandbox, kind: str, headers: dict, params: dict, status: int
+) -> None:
+    response = await _list_models(providers_sandbox, kind, headers, params)
     assert response.status_code == status, response.text
 
 
@@ -122,14 +129,7 @@ async def test_sandbox_refuses_other_auth_styles(
 async def test_sandbox_accepts_documented_alternatives(
     providers_sandbox: ServedSandbox, kind: str, headers: dict, params: dict
 ) -> None:
-    sb = providers_sandbox
-    key = sb.key(kind)
-    async with httpx.AsyncClient() as client:
-        response = await client.get(
-            sb.url(kind) + KINDS[kind].models_path,
-            headers={h: v.format(key=key) for h, v in headers.items()},
-            params={p: v.format(key=key) for p, v in params.items()},
-        )
+    response = await _list_models(providers_sandbox, kind, headers, params)
     assert response.status_code == 200, response.text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from schema.pagination import encode_cursor
 from tests.plugins.app import Gateway
 
 ROLE_FIELDS = """
@@ -12,20 +13,13 @@ ROLE_FIELDS = """
 """
 
 
-async def _ok(gw: Gateway, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> dict:
-    body = await gw.gql(query, variables, **kw)
-    assert "errors" not in body, body
-    return body["data"]
-
-
 async def create_role(
     gw: Gateway, name: str, perms: list[str], inherits: list[str], **kw: Any
 ) -> dict:
     permissions = [
         {"resource": p.split(":")[0].upper(), "action": p.split(":")[1].upper()} for p in perms
     ]
-    data = await _ok(
-        gw,
+    data = await gw.data(
         f"mutation($input: CreateRoleInput!) {{ createRole(input: $input) {{ {ROLE_FIELDS} }} }}",
         {"input": {"name": name, "permissions": permissions, "inherits": inherits}},
         **kw,
@@ -35,19 +29,17 @@ async def create_role(
 
 async def test_builtin_roles_cannot_be_deleted_or_renamed(gateway: Gateway) -> None:
     for name in ("admin", "viewer"):
-        data = await _ok(
-            gateway,
+        data = await gateway.data(
             "mutation($n: String!) { deleteRole(name: $n) { ... on AccessError { code field } } }",
             {"n": name},
         )
         assert data["deleteRole"] == {"code": "BUILTIN_ROLE", "field": "name"}
-        renamed = await _ok(
-            gateway,
+        renamed = await gateway.data(
             f'mutation($n: String!) {{ updateRole(input: {{name: $n, newName: "boss"}}) {{ {ROLE_FIELDS} }} }}',
             {"n": name},
         )
         assert renamed["updateRole"]["code"] == "BUILTIN_ROLE"
-    roles = await _ok(gateway, "{ access { roles { name } } }")
+    roles = await gateway.data("{ access { roles { name } } }")
     assert {"admin", "viewer"} <= {r["name"] for r in roles["access"]["roles"]}
 
 
@@ -67,7 +59,7 @@ async def test_invalid_role_input_is_reported_as_data(gateway: Gateway) -> None:
     assert unknown_parent["code"] == "NOT_FOUND" and unknown_parent["field"] == "inherits"
     await create_role(gateway, "dup", [], [])
     assert (await create_role(gateway, "dup", [], []))["code"] == "ALREADY_EXISTS"
-    roles = await _ok(gateway, "{ access { roles { name } } }")
+    roles = await gateway.data("{ access { roles { name } } }")
     assert "orphan" not in {r["name"] for r in roles["access"]["roles"]}
 
 
@@ -75,45 +67,39 @@ async def test_inheritance_cycles_are_refused(gateway: Gateway) -> None:
     await create_role(gateway, "alpha", [], [])
     await create_role(gateway, "beta", [], ["alpha"])
     await create_role(gateway, "gamma", [], ["beta"])
-    cyc = await _ok(
-        gateway,
+    cyc = await gateway.data(
         f'mutation {{ updateRole(input: {{name: "alpha", inherits: ["gamma"]}}) {{ {ROLE_FIELDS} }} }}',
     )
     assert cyc["updateRole"]["code"] == "CYCLE"
-    self_loop = await _ok(
-        gateway,
+    self_loop = await gateway.data(
         f'mutation {{ updateRole(input: {{name: "alpha", inherits: ["alpha"]}}) {{ {ROLE_FIELDS} }} }}',
     )
     assert self_loop["updateRole"]["code"] == "CYCLE"
-    alpha = await _ok(gateway, '{ access { role(name: "alpha") { inherits } } }')
+    alpha = await gateway.data('{ access { role(name: "alpha") { inherits } } }')
     assert alpha["access"]["role"]["inherits"] == []
 
 
 async def test_nobody_grants_what_they_do_not_hold(gateway: Gateway) -> None:
     moderator = await gateway.token("moderator", subject="mod")
     await create_role(gateway, "helpers", [], [])
-    denied = await _ok(
-        gateway,
+    denied = await gateway.data(
         f'mutation {{ grantPermission(role: "helpers", resource: SYSTEM, action: DELETE) {{ {ROLE_FIELDS} }} }}',
         token=moderator,
     )
     assert denied["grantPermission"]["code"] == "NOT_HELD"
     assert "system:delete" in denied["grantPermission"]["message"]
-    allowed = await _ok(
-        gateway,
+    allowed = await gateway.data(
         f'mutation {{ grantPermission(role: "helpers", resource: MODELS, action: DELETE) {{ {ROLE_FIELDS} }} }}',
         token=moderator,
     )
     assert [p["key"] for p in allowed["grantPermission"]["permissions"]] == ["models:delete"]
     # Nor can they hand out a role that holds more than they do, or a token for one.
-    assign = await _ok(
-        gateway,
+    assign = await gateway.data(
         'mutation { assignRole(subject: "eve", role: "admin") { ... on AccessError { code } } }',
         token=moderator,
     )
     assert assign["assignRole"]["code"] == "NOT_HELD"
-    token = await _ok(
-        gateway,
+    token = await gateway.data(
         'mutation { createApiToken(input: {subject: "eve", roles: ["admin"]}) '
         "{ ... on AccessError { code field } } }",
         token=moderator,
@@ -125,32 +111,28 @@ async def test_bulk_grant_is_all_or_nothing(gateway: Gateway) -> None:
     await create_role(gateway, "bulk", [], [])
     moderator = await gateway.token("moderator", subject="mod")
     perms = "[{resource: MODELS, action: DELETE}, {resource: SYSTEM, action: WRITE}]"
-    denied = await _ok(
-        gateway,
+    denied = await gateway.data(
         f'mutation {{ grantPermissions(role: "bulk", permissions: {perms}) {{ {ROLE_FIELDS} }} }}',
         token=moderator,
     )
     assert denied["grantPermissions"]["code"] == "NOT_HELD"
-    role = await _ok(gateway, '{ access { role(name: "bulk") { permissions { key } } } }')
+    role = await gateway.data('{ access { role(name: "bulk") { permissions { key } } } }')
     assert role["access"]["role"]["permissions"] == []
-    granted = await _ok(
-        gateway,
+    granted = await gateway.data(
         f'mutation {{ grantPermissions(role: "bulk", permissions: {perms}) {{ {ROLE_FIELDS} }} }}',
     )
     assert [p["key"] for p in granted["grantPermissions"]["permissions"]] == [
         "models:delete",
         "system:write",
     ]
-    revoked = await _ok(
-        gateway,
+    revoked = await gateway.data(
         f'mutation {{ revokePermissions(role: "bulk", permissions: {perms}) {{ {ROLE_FIELDS} }} }}',
     )
     assert revoked["revokePermissions"]["permissions"] == []
 
 
 async def test_admin_grants_cannot_change(gateway: Gateway) -> None:
-    data = await _ok(
-        gateway,
+    data = await gateway.data(
         f'mutation {{ revokePermission(role: "admin", resource: ACCESS, action: WRITE) {{ {ROLE_FIELDS} }} }}',
     )
     assert data["revokePermission"]["code"] == "BUILTIN_ROLE"
@@ -162,21 +144,18 @@ async def test_assignment_changes_effective_permissions_and_check_explains(
     viewer = await gateway.token("viewer", subject="carol")
     before = await gateway.gql("{ access { roles { name } } }", token=viewer)
     assert before["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    check = await _ok(
-        gateway,
+    check = await gateway.data(
         '{ access { check(subject: "carol", resource: ACCESS, action: READ) { allowed reason } } }',
     )
     assert check["access"]["check"]["allowed"] is False
-    assigned = await _ok(
-        gateway,
+    assigned = await gateway.data(
         'mutation { assignRole(subject: "carol", role: "developer") '
         "{ ... on SubjectRoles { subject roles } ... on AccessError { code } } }",
     )
     assert assigned["assignRole"] == {"subject": "carol", "roles": ["developer"]}
-    after = await _ok(gateway, "{ access { roles { name } } }", token=viewer)
+    after = await gateway.data("{ access { roles { name } } }", token=viewer)
     assert after["access"]["roles"]
-    check = await _ok(
-        gateway,
+    check = await gateway.data(
         '{ access { check(subject: "carol", resource: ACCESS, action: READ) '
         "{ allowed reason grantedBy path roles } } }",
     )
@@ -185,23 +164,21 @@ async def test_assignment_changes_effective_permissions_and_check_explains(
     assert result["grantedBy"] == "analyst"
     assert result["path"] == ["developer", "analyst"]
     assert "inherits" in result["reason"]
-    perms = await _ok(gateway, '{ access { effectivePermissions(subject: "carol") { key } } }')
+    perms = await gateway.data('{ access { effectivePermissions(subject: "carol") { key } } }')
     assert "models:write" in {p["key"] for p in perms["access"]["effectivePermissions"]}
-    again = await _ok(
-        gateway,
+    again = await gateway.data(
         'mutation { assignRole(subject: "carol", role: "developer") { ... on AccessError { code } } }',
     )
     assert again["assignRole"]["code"] == "INVALID"
-    await _ok(
-        gateway, 'mutation { unassignRole(subject: "carol", role: "developer") { __typename } }'
+    await gateway.data(
+        'mutation { unassignRole(subject: "carol", role: "developer") { __typename } }'
     )
     final = await gateway.gql("{ access { roles { name } } }", token=viewer)
     assert final["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_hierarchy_and_matrix(gateway: Gateway) -> None:
-    data = await _ok(
-        gateway,
+    data = await gateway.data(
         "{ access { hierarchy { name level inherits inheritedBy } "
         "matrix { resources rows { role cells { resource actions direct } } } } }",
     )
@@ -227,12 +204,10 @@ async def test_hierarchy_and_matrix(gateway: Gateway) -> None:
 async def test_audit_log_records_changes_newest_first_with_paging(gateway: Gateway) -> None:
     for i in range(5):
         await create_role(gateway, f"audited-{i}", [], [])
-    await _ok(
-        gateway,
+    await gateway.data(
         'mutation { grantPermission(role: "audited-0", resource: USAGE, action: READ) { __typename } }',
     )
-    first = await _ok(
-        gateway,
+    first = await gateway.data(
         "{ access { auditLog(first: 4) { totalCount pageInfo { hasNextPage endCursor } "
         "edges { node { actor action target before after } } } } }",
     )
@@ -248,8 +223,7 @@ async def test_audit_log_records_changes_newest_first_with_paging(gateway: Gatew
     }
     assert [n["target"] for n in nodes[1:]] == ["audited-4", "audited-3", "audited-2"]
     assert log["pageInfo"]["hasNextPage"] is True
-    rest = await _ok(
-        gateway,
+    rest = await gateway.data(
         "query($after: String) { access { auditLog(first: 10, after: $after) "
         "{ pageInfo { hasNextPage } edges { node { target } } } } }",
         {"after": log["pageInfo"]["endCursor"]},
@@ -261,11 +235,15 @@ async def test_audit_log_records_changes_newest_first_with_paging(gateway: Gatew
     assert rest["access"]["auditLog"]["pageInfo"]["hasNextPage"] is False
     bad = await gateway.gql('{ access { auditLog(after: "garbage!") { totalCount } } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    not_a_number = encode_cursor("audit", "abc")  # well-formed, but not an audit position
+    bad = await gateway.gql(
+        "query($a: String) { access { auditLog(after: $a) { totalCount } } }", {"a": not_a_number}
+    )
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_api_tokens_created_shown_once_and_revoked(gateway: Gateway) -> None:
-    created = await _ok(
-        gateway,
+    created = await gateway.data(
         'mutation { createApiToken(input: {subject: "ci-bot", roles: ["developer"], expiresIn: "30d"}) '
         "{ ... on CreatedApiToken { token apiToken { id subject roles expiresAt } } "
         "... on AccessError { code message } } }",
@@ -273,30 +251,28 @@ async def test_api_tokens_created_shown_once_and_revoked(gateway: Gateway) -> No
     token = created["createApiToken"]["token"]
     token_id = created["createApiToken"]["apiToken"]["id"]
     assert token.startswith("ogw_")
-    me = await _ok(gateway, "{ me { subject roles } }", token=token)
+    me = await gateway.data("{ me { subject roles } }", token=token)
     assert me["me"] == {"subject": "ci-bot", "roles": ["developer"]}
-    listed = await _ok(gateway, "{ access { apiTokens { id subject } } }")
+    listed = await gateway.data("{ access { apiTokens { id subject } } }")
     assert {"id": token_id, "subject": "ci-bot"} in listed["access"]["apiTokens"]
     assert token not in str(listed)
-    bad = await _ok(
-        gateway,
+    bad = await gateway.data(
         'mutation { createApiToken(input: {subject: "x", roles: ["viewer"], expiresIn: "soon"}) '
         "{ ... on AccessError { code field } } }",
     )
     assert bad["createApiToken"] == {"code": "INVALID", "field": "expiresIn"}
-    revoked = await _ok(
-        gateway,
+    revoked = await gateway.data(
         "mutation($id: ID!) { revokeApiToken(id: $id) { ... on ApiToken { revokedAt } } }",
         {"id": token_id},
     )
     assert revoked["revokeApiToken"]["revokedAt"]
     assert (await gateway.post("{ me { subject } }", token=token)).status_code == 401
-    missing = await _ok(
-        gateway, 'mutation { revokeApiToken(id: "nope") { ... on AccessError { code } } }'
+    missing = await gateway.data(
+        'mutation { revokeApiToken(id: "nope") { ... on AccessError { code } } }'
     )
     assert missing["revokeApiToken"]["code"] == "NOT_FOUND"
-    audit = await _ok(
-        gateway, "{ access { auditLog(first: 5) { edges { node { action after } } } } }"
+    audit = await gateway.data(
+        "{ access { auditLog(first: 5) { edges { node { action after } } } } }"
     )
     actions = [e["node"]["action"] for e in audit["access"]["auditLog"]["edges"]]
     assert actions[:2] == ["revokeApiToken", "createApiToken"]
@@ -306,28 +282,26 @@ async def test_api_tokens_created_shown_once_and_revoked(gateway: Gateway) -> No
 async def test_rename_custom_role_moves_heirs_and_assignments(gateway: Gateway) -> None:
     await create_role(gateway, "base-role", ["usage:read"], [])
     await create_role(gateway, "heir-role", [], ["base-role"])
-    await _ok(gateway, 'mutation { assignRole(subject: "dan", role: "base-role") { __typename } }')
-    renamed = await _ok(
-        gateway,
+    await gateway.data('mutation { assignRole(subject: "dan", role: "base-role") { __typename } }')
+    renamed = await gateway.data(
         f'mutation {{ updateRole(input: {{name: "base-role", newName: "root-role"}}) {{ {ROLE_FIELDS} }} }}',
     )
     assert renamed["updateRole"]["name"] == "root-role"
-    data = await _ok(
-        gateway,
+    data = await gateway.data(
         '{ access { role(name: "heir-role") { inherits } old: role(name: "base-role") { name } '
         'assignments(subject: "dan") { roles } } }',
     )
     assert data["access"]["role"]["inherits"] == ["root-role"]
     assert data["access"]["old"] is None
     assert data["access"]["assignments"]["roles"] == ["root-role"]
-    blocked = await _ok(
-        gateway, 'mutation { deleteRole(name: "root-role") { ... on AccessError { code } } }'
+    blocked = await gateway.data(
+        'mutation { deleteRole(name: "root-role") { ... on AccessError { code } } }'
     )
     assert blocked["deleteRole"]["code"] == "INVALID"
-    await _ok(gateway, 'mutation { deleteRole(name: "heir-role") { __typename } }')
-    deleted = await _ok(
-        gateway, 'mutation { deleteRole(name: "root-role") { ... on DeletedRole { name } } }'
+    await gateway.data('mutation { deleteRole(name: "heir-role") { __typename } }')
+    deleted = await gateway.data(
+        'mutation { deleteRole(name: "root-role") { ... on DeletedRole { name } } }'
     )
     assert deleted["deleteRole"] == {"name": "root-role"}
-    left = await _ok(gateway, '{ access { assignments(subject: "dan") { roles } } }')
+    left = await gateway.data('{ access { assignments(subject: "dan") { roles } } }')
     assert left["access"]["assignments"]["roles"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from cryptography import x509
 from tests.traffic.certs import make_cert
 from tests.traffic.conftest import Traffic
 from tests.traffic.engines import Pebble
-from tests.traffic.test_renewal import JOB, acme
+from tests.traffic.test_renewal import acme, wait_job
 
 RENEW = """mutation($d: String!, $c: AcmeChallenge!) { renewCertificate(domain: $d, challenge: $c) {
     __typename ... on RenewalJob { id } ... on TrafficError { code message } } }"""
@@ -21,15 +20,6 @@ import os, sys
 with open(sys.argv[0] + ".log", "a") as log:
     log.write(" ".join(sys.argv[1:4]) + "\\n")
 """
-
-
-async def finished(t: Traffic, job_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(30):
-        while True:
-            job = (await t.gw.gql(JOB, {"id": job_id}))["data"]["traffic"]["renewal"]
-            if job["state"] not in ("queued", "running"):
-                return job
-            await asyncio.sleep(0.1)
 
 
 def tls_config(dynamic: Path, domain: str, cert_ref: str, key_ref: str) -> None:
@@ -58,7 +48,7 @@ async def test_file_certificates_are_listed_and_renewed_in_place(
     assert files["location"] == str(t.dynamic / "tls.yml") and files["daysLeft"] == 1
 
     started = await t.gw.gql(RENEW, {"d": "alt.example.com", "c": "HTTP_01"})
-    job = await finished(t, started["data"]["renewCertificate"]["id"])
+    job = await wait_job(t, started["data"]["renewCertificate"]["id"])
     assert job["state"] == "succeeded", job
     new = x509.load_pem_x509_certificates((t.dynamic / "certs" / "files.crt").read_bytes())
     new[-1].verify_directly_issued_by(x509.load_pem_x509_certificate(pebble.root_pem))
@@ -80,7 +70,7 @@ async def test_certificate_files_outside_the_dynamic_dir_are_not_written(
         str(tmp_path / "outside.key"),
     )
     started = await t.gw.gql(RENEW, {"d": "outside.example.com", "c": "HTTP_01"})
-    job = await finished(t, started["data"]["renewCertificate"]["id"])
+    job = await wait_job(t, started["data"]["renewCertificate"]["id"])
     assert job["state"] == "failed"
     assert "outside TRAEFIK_DYNAMIC_DIR" in job["progress"][0]["error"]
     assert (tmp_path / "outside.crt").read_bytes() == cert
@@ -93,7 +83,7 @@ async def test_dns01_runs_the_hook_command(
     hook.write_text(HOOK)
     t: Traffic = await traffic_factory(**acme(pebble), acme_dns_hook=f"{sys.executable} {hook}")
     started = await t.gw.gql(RENEW, {"d": "billing.example.com", "c": "DNS_01"})
-    job = await finished(t, started["data"]["renewCertificate"]["id"])
+    job = await wait_job(t, started["data"]["renewCertificate"]["id"])
     assert job["state"] == "succeeded", job
     calls = (tmp_path / "hook.py.log").read_text().splitlines()
     assert [c.split()[:2] for c in calls] == [

@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 
+from tests.plugins.ws import collect, subscription
 from tests.traffic.conftest import Traffic
 from tests.traffic.engines import Pebble
 
@@ -195,35 +196,14 @@ async def test_http01_challenge_route_answers_from_the_store(traffic: Traffic) -
 async def test_renewal_progress_subscription_follows_the_job(
     live_gateway_factory: Any, pebble: Pebble, acme_json: Path
 ) -> None:
-    from websockets.asyncio.client import connect
-
     gw = await live_gateway_factory(traefik_acme_json=str(acme_json), **acme(pebble))
     started = await gw.gql(RENEW_MANY, {"d": ["ops.example.com", "billing.example.com"]})
     job_id = started["data"]["renewCertificates"]["id"]
-    url = gw.url.replace("http://", "ws://") + "/graphql"
-    seen: list[dict[str, Any]] = []
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        auth = {"Authorization": f"Bearer {gw.admin_token}"}
-        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-        query = """subscription($id: ID!) { renewalProgress(jobId: $id) {
-            id state done total progress { domain state } } }"""
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": query, "variables": {"id": job_id}},
-                }
-            )
-        )
+    query = """subscription($id: ID!) { renewalProgress(jobId: $id) {
+        id state done total progress { domain state } } }"""
+    async with subscription(gw, gw.admin_token, query, {"id": job_id}) as ws:
         async with asyncio.timeout(30):
-            while True:
-                message = json.loads(await ws.recv())
-                if message["type"] == "next":
-                    seen.append(message["payload"]["data"]["renewalProgress"])
-                elif message["type"] in ("complete", "error"):
-                    break
-    assert message["type"] == "complete", message
+            seen = await collect(ws, "renewalProgress", wait=30)
     assert seen[-1]["state"] == "succeeded" and seen[-1]["done"] == seen[-1]["total"] == 2
     assert {p["state"] for p in seen[-1]["progress"]} == {"renewed"}
     assert all(s["id"] == job_id for s in seen)

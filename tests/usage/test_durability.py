@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -18,16 +17,11 @@ from gateway.store import SQLiteStore
 from gateway.usage.buckets import day_key
 from gateway.usage.rollups import STREAM
 from gateway.usage.service import UsageService
+from tests.plugins.servers import free_port
 from tests.usage.helpers import event, raw_events
 
 ROOT = Path(__file__).resolve().parents[2]
 _SCRUB = ("GATEWAY_", "REDIS_", "OIDC_", "LAGO_")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _serve(db: Path, port: int) -> asyncio.subprocess.Process:
@@ -56,7 +50,7 @@ async def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     )
     await store.close()
 
-    port = _free_port()
+    port = free_port()
     proc = await _serve(db, port)
     acked: list[str] = []
     url = f"http://127.0.0.1:{port}"

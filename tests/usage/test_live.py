@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from typing import Any
-
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
 from tests.plugins.app import Gateway, GatewayFactory
+from tests.plugins.ws import next_data, subscription, until_live
 from tests.usage.helpers import event, post_events
 
 EVENTS = """subscription($filter: UsageEventFilter) { usageEvents(filter: $filter) {
@@ -17,26 +13,6 @@ EVENTS = """subscription($filter: UsageEventFilter) { usageEvents(filter: $filte
 TICKER = "subscription { usageTicker(intervalSeconds: 1) { requests totalTokens activeUsers } }"
 PRICE = """mutation { setModelPrice(input: {model: "gpt-4o", inputPerMillion: "2",
   outputPerMillion: "8", cachedPerMillion: "1", effectiveFrom: "2020-01-01"}) { __typename } }"""
-
-
-async def _subscribe(gw: Gateway, query: str, variables: dict[str, Any]) -> ClientConnection:
-    ws = await connect(gw.url.replace("http://", "ws://") + "/graphql",
-                       subprotocols=["graphql-transport-ws"])  # fmt: skip
-    auth = {"Authorization": f"Bearer {await gw.token('viewer')}"}
-    await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
-    payload = {"query": query, "variables": variables}
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-    return ws
-
-
-async def _next(ws: ClientConnection, wait: float = 5.0) -> dict[str, Any]:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), wait))
-        if message["type"] == "next":
-            assert "errors" not in message["payload"], message
-            return message["payload"]["data"]
-        assert message["type"] in ("ping", "pong", "ka"), message
 
 
 @pytest.mark.redis
@@ -48,21 +24,17 @@ async def test_subscriber_on_a_second_replica_receives_ingested_events(
     second = await live_gateway_factory(**shared)
     assert (await first.gql(PRICE))["data"]["setModelPrice"]["__typename"] == "ModelPrice"
     token = await first.token("developer")
-    ws = await _subscribe(second, EVENTS, {"filter": {"provider": "openai"}})
-    async with ws:
-        for i in range(40):  # the subscription is live a moment after subscribing
+    viewer = await second.token("viewer")
+    async with subscription(second, viewer, EVENTS, {"filter": {"provider": "openai"}}) as ws:
+
+        async def probe(i: int) -> None:
             await post_events(first.client, [event(f"probe-{i}")], token)
-            try:
-                seen = (await _next(ws, 0.25))["usageEvents"]
-                break
-            except TimeoutError:
-                continue
-        else:
-            raise AssertionError("no event reached the other replica")
+
+        seen = (await until_live(probe, lambda: next_data(ws, 0.25)))["usageEvents"]
         assert seen["id"].startswith("ev-probe-")
         while True:  # drain probes still on their way
             try:
-                await _next(ws, 0.3)
+                await next_data(ws, 0.3)
             except TimeoutError:
                 break
         batch = [event(i, model="llama-3", provider="together") if i % 3 == 0 else event(i)
@@ -70,41 +42,39 @@ async def test_subscriber_on_a_second_replica_receives_ingested_events(
         batch.append(event("reported", model="mystery", provider="custom", cost="0.0125"))
         result = await post_events(first.client, batch, token)
         assert result["accepted"] == 31
-        received = [(await _next(ws))["usageEvents"] for _ in range(20)]
+        received = [(await next_data(ws))["usageEvents"] for _ in range(20)]
         assert [e["id"] for e in received] == [f"ev-{i}" for i in range(30) if i % 3]
         assert received[0]["provider"] == "openai" and received[0]["totalTokens"] == 1200
         # 900 uncached x 2 + 100 cached x 1 + 200 x 8, per million
         assert (received[0]["cost"], received[0]["costSource"]) == ("0.0035", "PRICE")
         with pytest.raises(TimeoutError):  # the filtered-out events never come
-            await _next(ws, 0.5)
+            await next_data(ws, 0.5)
 
 
 async def test_unpriced_events_stream_with_a_null_cost(live_gateway: Gateway) -> None:
     token = await live_gateway.token("developer")
-    ws = await _subscribe(live_gateway, EVENTS, {"filter": {"model": "mystery"}})
-    async with ws:
-        for i in range(40):
+    viewer = await live_gateway.token("viewer")
+    async with subscription(live_gateway, viewer, EVENTS, {"filter": {"model": "mystery"}}) as ws:
+
+        async def probe(i: int) -> None:
             await post_events(live_gateway.client, [event(f"m{i}", model="mystery")], token)
-            try:
-                first = (await _next(ws, 0.25))["usageEvents"]
-                break
-            except TimeoutError:
-                continue
+
+        first = (await until_live(probe, lambda: next_data(ws, 0.25)))["usageEvents"]
         assert (first["cost"], first["costSource"], first["reportedCost"]) == (None, None, None)
         await post_events(live_gateway.client, [event("r", model="mystery", cost=0.5)], token)
-        while (got := (await _next(ws))["usageEvents"])["id"] != "ev-r":
+        while (got := (await next_data(ws))["usageEvents"])["id"] != "ev-r":
             pass
         assert (got["cost"], got["costSource"], got["reportedCost"]) == ("0.5", "REPORTED", "0.5")
 
 
 async def test_ticker_streams_the_running_overview(live_gateway: Gateway) -> None:
-    ws = await _subscribe(live_gateway, TICKER, {})
-    async with ws:
-        first = (await _next(ws))["usageTicker"]
+    viewer = await live_gateway.token("viewer")
+    async with subscription(live_gateway, viewer, TICKER, {}) as ws:
+        first = (await next_data(ws))["usageTicker"]
         token = await live_gateway.token("developer")
         await post_events(live_gateway.client, [event(i, subject=f"u{i}") for i in range(7)], token)
         for _ in range(3):
-            tick = (await _next(ws, 3))["usageTicker"]
+            tick = (await next_data(ws, 3))["usageTicker"]
             if tick["requests"] == first["requests"] + 7:
                 break
         assert tick == {

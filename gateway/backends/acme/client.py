@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.backends.acme.challenges import DnsHook, DnsHookError, Http01Tokens
 from gateway.backends.base import CallObserver
+from gateway.backends.observer import Outcome, notify, outcome_of
 from gateway.errors import BackendError, BackendTimeout, BackendUnavailable, NotConfigured
 from gateway.settings import Settings
 
@@ -49,16 +50,14 @@ class _Pending:
 
 
 def new_account_key_pem() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    return _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def new_certificate_key_pem() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
+    return _pem(ec.generate_private_key(ec.SECP256R1()))
+
+
+def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -121,7 +120,8 @@ class AcmeClient:
             raise BackendError("DNS-01 needs a DNS hook (ACME_DNS_HOOK)", backend=self.name)
         if kind == "http-01" and http01 is None:
             raise BackendError("HTTP-01 needs the challenge store", backend=self.name)
-        started, outcome = time.perf_counter(), "error"
+        started = time.perf_counter()
+        outcome: Outcome = "error"
         self.calls += 1
         try:
             pending = await self._blocking(self._begin, domains, account_key_pem, kind)
@@ -151,20 +151,11 @@ class AcmeClient:
                         log.warning("acme challenge cleanup failed", exc_info=True)
             outcome = "ok"
             return Issued(fullchain_pem=chain.encode(), key_pem=pending.key_pem)
-        except BackendTimeout:
-            outcome = "timeout"
-            raise
-        except BackendUnavailable:
-            outcome = "unavailable"
+        except BackendError as exc:
+            outcome = outcome_of(exc)
             raise
         finally:
-            if self.observer is not None:
-                self.observer.on_call(
-                    backend=self.name,
-                    method="order",
-                    outcome=outcome,
-                    seconds=time.perf_counter() - started,
-                )
+            notify(self.observer, self.name, "order", outcome, time.perf_counter() - started)
 
     # -- blocking steps (worker threads) ---------------------------------------------------
     def _begin(self, domains: list[str], account_key_pem: bytes, kind: ChallengeKind) -> _Pending:

@@ -19,7 +19,8 @@ import aiodocker
 import aiohttp
 
 from gateway.backends.base import CallObserver
-from gateway.backends.breaker import BreakerState, CircuitBreaker
+from gateway.backends.breaker import CircuitBreaker
+from gateway.backends.observer import Outcome, notify
 from gateway.errors import BackendError, BackendTimeout, BackendUnavailable, CircuitOpen
 from gateway.settings import Settings
 
@@ -162,7 +163,8 @@ class DockerClient:
         if not self.breaker.allow():
             raise CircuitOpen("docker: circuit open", backend=self.name)
         self.calls += 1
-        started, outcome = time.perf_counter(), "error"
+        started = time.perf_counter()
+        outcome: Outcome = "error"
         try:
             async with asyncio.timeout(self.timeout):
                 result = await run()
@@ -194,14 +196,4 @@ class DockerClient:
                 f"cannot connect to docker at {self.url}", backend=self.name
             ) from None
         finally:
-            if self.observer is not None:
-                self.observer.on_call(
-                    backend=self.name,
-                    method=what,
-                    outcome=outcome,
-                    seconds=time.perf_counter() - started,
-                )
-
-    @property
-    def state(self) -> BreakerState:
-        return self.breaker.state
+            notify(self.observer, self.name, what, outcome, time.perf_counter() - started)

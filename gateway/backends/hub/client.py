@@ -227,8 +227,6 @@ class HubClient(BackendClient):
         try:
             future = loop.run_in_executor(self._executor, fn)
             return await asyncio.wait_for(future, self.timeout if timeout is None else timeout)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             error = map_hub_error(exc, subject=subject)
             raise error from None

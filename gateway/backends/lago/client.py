@@ -9,13 +9,12 @@ announced end should the list grow meanwhile. ``per_page`` is capped, and a list
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gateway.backends.base import BackendClient, CallObserver
-from gateway.backends.failures import map_error
 from gateway.backends.lago.events import MAX_BATCH_EVENTS, LagoEvent, rejected
 from gateway.backends.lago.models import (
     LagoCustomer,
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from gateway.settings import Settings
 
 ALL_STATUSES = ("active", "pending", "terminated", "canceled")
-Params = Mapping[str, Any]
 
 
 class LagoClient(PagedLists, BackendClient):
@@ -170,7 +168,7 @@ class LagoClient(PagedLists, BackendClient):
             body = self._decode_or_none(response)
             if isinstance(body, dict) and body.get("code") == "feature_unavailable":
                 return None  # a premium feature: the caller computes from raw objects
-            raise map_error(self.name, "GET", path, response, self.credentials_var, self.headers)
+            raise self._map_error("GET", path, response)
         body = self._decode(response)
         return self._parse(path, lambda: [LagoMonthlyAmount.from_wire(r) for r in rows(body, key)])
 

@@ -55,13 +55,9 @@ class ProviderClient(BackendClient):
             breaker=CircuitBreaker(name=f"provider:{kind.id}", failure_threshold=1_000),
             observer=observer,
             transport=GuardedTransport(policy=policy, limits=limits),
+            follow_redirects=False,
         )
         self.kind = kind
-
-    async def open(self) -> None:
-        await super().open()
-        if self._client is not None:
-            self._client.follow_redirects = False
 
     async def list_models(
         self, *, max_pages: int = MAX_PAGES, max_models: int = MAX_MODELS
