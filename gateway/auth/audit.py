@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from gateway.pubsub.base import PubSub
@@ -35,6 +35,14 @@ class AuditEntry:
             at=entry.ts,
         )
 
+    def to_message(self) -> dict[str, Any]:
+        """What :class:`AuditLog` publishes on the audit channel."""
+        return asdict(self)
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> AuditEntry:
+        return cls(**{f.name: message.get(f.name) for f in fields(cls)})
+
 
 class AuditLog:
     def __init__(self, *, store: Store, pubsub: PubSub | None = None) -> None:
@@ -49,8 +57,7 @@ class AuditLog:
         result = await self._store.append(STREAM, [(None, data)])
         entry = AuditEntry.from_entry(result.entries[0])
         if self._pubsub is not None:
-            message = {"cursor": entry.cursor, "at": entry.at, **data}
-            await self._pubsub.publish(CHANNEL, message)
+            await self._pubsub.publish(CHANNEL, entry.to_message())
         return entry
 
     async def page(self, *, before: int | None, limit: int) -> list[AuditEntry]:

@@ -208,7 +208,8 @@ class Downloads:
 
     async def _report(self, ctx: JobContext, progress: Progress, extra: dict[str, Any]) -> None:
         last: tuple[int, int, tuple[str, ...]] | None = None
-        while True:
+        # The flag ends the loop even if the cancel below is swallowed mid-publish (redis-py).
+        while not ctx.cancelled.is_set():
             await asyncio.sleep(self._report_every)
             snap = progress.snapshot(**extra)
             state = (snap["bytes_done"], snap["files_done"], tuple(snap["current_files"]))

@@ -21,14 +21,5 @@ class AccessSubscription:
     )
     async def audit_events(self, info: Info) -> AsyncGenerator[AuditEntry, None]:
         async with info.context.services.pubsub.subscribe(CHANNEL) as messages:
-            async for m in messages:
-                record = AuditRecord(
-                    cursor=m["cursor"],
-                    actor=m["actor"],
-                    action=m["action"],
-                    target=m["target"],
-                    before=m.get("before"),
-                    after=m.get("after"),
-                    at=m["at"],
-                )
-                yield AuditEntry.from_record(record)
+            async for message in messages:
+                yield AuditEntry.from_record(AuditRecord.from_message(message))
