@@ -18,7 +18,31 @@
     enableIncrementalDelivery: false,
   });
 
-  var defaultHeaders = JSON.stringify({ Authorization: "Bearer <paste your token>" }, null, 2);
+  // Until a token is pasted, answer locally instead of sending the placeholder to the server:
+  // a first-time user then reads what to do, not "malformed Authorization header".
+  var PLACEHOLDER = "<paste your token>";
+  var noToken = {
+    errors: [
+      {
+        message:
+          "No API token yet: put the token that `ops-gateway serve` printed (or one from " +
+          "`ops-gateway token create`) into the Headers tab as " +
+          '{"Authorization": "Bearer ogw_..."}, then press Run. Re-fetch the schema ' +
+          "(the circular arrows, bottom left) to get the docs explorer.",
+        extensions: { code: "UNAUTHENTICATED" },
+      },
+    ],
+  };
+  function guardedFetcher(params, opts) {
+    var headers = (opts && opts.headers) || {};
+    var auth = String(headers.Authorization || headers.authorization || "");
+    if (!auth || auth.indexOf(PLACEHOLDER) !== -1) {
+      return Promise.resolve(noToken);
+    }
+    return fetcher(params, opts);
+  }
+
+  var defaultHeaders = JSON.stringify({ Authorization: "Bearer " + PLACEHOLDER }, null, 2);
   var defaultQuery =
     "# Paste your API token into Headers, then press Run.\n" +
     "{ me { subject roles } }\n";
@@ -26,7 +50,7 @@
   root.textContent = "";
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
-      fetcher: fetcher,
+      fetcher: guardedFetcher,
       defaultQuery: defaultQuery,
       defaultHeaders: defaultHeaders,
       isHeadersEditorEnabled: true,
