@@ -9,6 +9,7 @@ one replica is seen by the others on their next request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from gateway.auth.permissions import (
     builtin_parent,
     normalise,
 )
+from gateway.errors import ConflictError
 from gateway.store.base import Document, Store, all_documents
 
 ROLES = "roles"
@@ -163,7 +165,9 @@ class RBAC:
                     "builtin": True,
                     "created_at": now,
                 }
-                await self._store.put(ROLES, name, data, expected_version=0)
+                # Replicas starting together race here; whoever loses finds the role made.
+                with contextlib.suppress(ConflictError):
+                    await self._store.put(ROLES, name, data, expected_version=0)
         await self.bump()
 
     async def bump(self) -> None:
