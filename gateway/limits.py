@@ -9,23 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import ErrorCode
 from gateway.metrics import Metrics
+from gateway.responses import error_response
 
 _KNOWN_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/v1/usage/events")
 
 
-async def _send_413(send: Send, max_bytes: int) -> None:
+def _too_large(max_bytes: int) -> ASGIApp:
     message = f"request body is over the limit of {max_bytes} bytes"
-    body = orjson.dumps(
-        {"errors": [{"message": message, "extensions": {"code": ErrorCode.QUERY_TOO_COMPLEX}}]}
-    )
-    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    # The client may still be sending; close the connection rather than read the rest.
+    return error_response(413, ErrorCode.QUERY_TOO_COMPLEX, message, {"connection": "close"})
 
 
 class BodyLimit:
@@ -44,7 +40,7 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self.max_bytes:
-                    await _send_413(send, self.max_bytes)
+                    await _too_large(self.max_bytes)(scope, receive, send)
                     return
         chunks: list[bytes] = []
         size = 0
@@ -55,7 +51,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _send_413(send, self.max_bytes)
+                await _too_large(self.max_bytes)(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

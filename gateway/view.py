@@ -8,7 +8,7 @@ WebSocket: authenticate in ``connection_init``; a bad token closes the socket wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,19 +28,13 @@ from strawberry.types.graphql import OperationType
 from gateway.context import Context
 from gateway.errors import ErrorCode, GatewayError, RateLimited, Unauthenticated
 from gateway.graphiql import render_graphiql
+from gateway.responses import error_response
 from gateway.services import Services
 
 log = logging.getLogger("gateway.view")
 
 # Errors that mean "the request was wrong", so the whole response is a 400 (DESIGN §6).
 _REQUEST_ERRORS = {ErrorCode.BAD_USER_INPUT.value, ErrorCode.QUERY_TOO_COMPLEX.value}
-
-
-def error_response(
-    status: int, code: ErrorCode | str, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
 def gateway_error_response(exc: GatewayError) -> Response:

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import BadUserInput, ErrorCode, Forbidden, GatewayError
+from gateway.responses import error_response
 from gateway.usage.events import InvalidBatch
-from gateway.view import error_response, gateway_error_response, sign_in
+from gateway.view import gateway_error_response, sign_in
 
 if TYPE_CHECKING:
     from gateway.services import Services
