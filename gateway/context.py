@@ -9,9 +9,9 @@ import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gateway.auth.actor import Actor
 from gateway.auth.principal import Principal
 from gateway.auth.rbac import RoleGraph
-from gateway.auth.roles import Actor
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -63,8 +63,8 @@ class Context:
     async def sign_in(self, principal: Principal) -> None:
         """Attach the caller: their roles (credential + assigned) and effective permissions."""
         self.principal = principal
-        self.roles = await self.services.rbac.roles_of(principal.subject, principal.roles)
-        self.permissions = (await self.role_graph()).effective(self.roles)
+        graph = await self.role_graph()
+        self.roles, self.permissions = await self.services.rbac.authorize(principal, graph)
 
     def forget_role_graph(self) -> None:
         """After a mutation changed roles, later fields of the request must see the change."""

@@ -16,6 +16,8 @@ import httpx
 
 from gateway.auth.audit import AuditLog
 from gateway.auth.authenticator import Authenticator
+from gateway.auth.changes import AccessChanges
+from gateway.auth.guard import PrivilegeGuard
 from gateway.auth.oidc import OIDCVerifier
 from gateway.auth.rbac import RBAC
 from gateway.auth.roles import RoleAdmin
@@ -82,10 +84,12 @@ class Services:
                 configured=settings.secret_keys, data_dir=settings.data_dir
             )
             secrets = SecretBox(keys=keys)
-            rbac = RBAC(store=store)
+            changes = AccessChanges(store=store, pubsub=pubsub)
+            rbac = RBAC(store=store, changes=changes)
             await rbac.ensure_builtins(now=time.time())
             audit = AuditLog(store=store, pubsub=pubsub)
-            tokens = TokenService(store=store)
+            tokens = TokenService(store=store, changes=changes)
+            guard = PrivilegeGuard(rbac=rbac, tokens=tokens)
             oidc = (
                 OIDCVerifier(settings=settings.oidc, http=http) if settings.oidc.enabled else None
             )
@@ -126,9 +130,9 @@ class Services:
             secrets=secrets,
             rbac=rbac,
             audit=audit,
-            role_admin=RoleAdmin(store=store, rbac=rbac, audit=audit),
+            role_admin=RoleAdmin(store=store, rbac=rbac, audit=audit, guard=guard),
             tokens=tokens,
-            token_admin=TokenAdmin(tokens=tokens, rbac=rbac, audit=audit),
+            token_admin=TokenAdmin(tokens=tokens, rbac=rbac, audit=audit, guard=guard),
             authenticator=Authenticator(tokens=tokens, oidc=oidc),
             rate_limiter=limiter,
             http=http,

@@ -72,6 +72,7 @@ class Authenticator:
                 kind=AuthKind.API_TOKEN,
                 token_id=api_token.id,
                 expires_at=api_token.expires_at,
+                capped=api_token.capped,
             )
         if self._oidc is None:
             # Without OIDC configured, a JWT is just an unknown token: same answer as any.

@@ -25,6 +25,10 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(f"{r}:{a}" for r in RESOURCES for a 
 BUILTIN_ROLES: tuple[str, ...] = ("admin", "moderator", "developer", "analyst", "viewer")
 ADMIN = "admin"
 
+MINT_FOR_OTHERS = "access:execute"
+"""Minting an API token for another subject: its own permission (admins only by default),
+since such a token acts under someone else's name in the audit log."""
+
 _DASHBOARD = ("revenue", "models", "usage", "providers", "services", "containers")
 _DASHBOARD += ("certificates", "agents")
 
@@ -69,6 +73,11 @@ BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "analyst": "Reads every dashboard, the permission matrix and the audit log.",
     "viewer": "Reads the dashboards.",
 }
+
+
+def is_admin(permissions: frozenset[str]) -> bool:
+    """Holds every permission there is: ``admin``, or a role granted all of it."""
+    return permissions >= ALL_PERMISSIONS
 
 
 def builtin_parent(name: str) -> tuple[str, ...]:

@@ -22,4 +22,7 @@ class Principal:
     bearer: str | None = field(default=None, repr=False)
     """The caller's OIDC JWT, kept only to forward it to backends that accept it (Brigade)."""
     expires_at: float | None = None
+    capped: bool = False
+    """An API token minted for this subject by someone else: it holds its own roles only,
+    never the roles assigned to the subject (see :mod:`gateway.auth.guard`)."""
     claims: dict[str, object] = field(default_factory=dict, repr=False)

@@ -1,9 +1,11 @@
 """Role-based access control: the role graph, effective permissions and checks with reasons.
 
 Roles live in the store (collection ``roles``); subjects get roles from their credential (API
-token roles, OIDC roles claim) plus assignments stored in ``role_assignments``. The role graph is
-cached per process and reloaded when the ``rbac`` generation counter moves, so a grant made on
-one replica is seen by the others on their next request.
+token roles, OIDC roles claim) plus assignments stored in ``role_assignments`` — except a
+*capped* API token (minted by someone else for this subject), which holds its own roles only.
+The role graph is cached per process and reloaded when the access generation moves
+(:mod:`gateway.auth.changes`), so a grant made on one replica is seen by the others on their
+next request.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gateway.auth.changes import AccessChanges
 from gateway.auth.permissions import (
     ADMIN,
     ALL_PERMISSIONS,
@@ -22,12 +25,12 @@ from gateway.auth.permissions import (
     builtin_parent,
     normalise,
 )
+from gateway.auth.principal import Principal
 from gateway.errors import ConflictError
 from gateway.store.base import Document, Store, all_documents
 
 ROLES = "roles"
 ASSIGNMENTS = "role_assignments"
-GENERATION = ("rbac", "generation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,10 @@ class RoleGraph:
             queue.extend((*path, parent) for parent in role.inherits)
         return ()
 
+    def descendants(self, name: str) -> frozenset[str]:
+        """Every role that inherits from ``name``, transitively (not ``name`` itself)."""
+        return frozenset(r for r in self.roles if r != name and name in self.ancestors_closure(r))
+
     def children(self, name: str) -> list[str]:
         return sorted(r.name for r in self.roles.values() if name in r.inherits)
 
@@ -148,8 +155,9 @@ class RoleGraph:
 class RBAC:
     """Loads the role graph (cached by generation) and resolves subjects' roles."""
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: Store, changes: AccessChanges | None = None) -> None:
         self._store = store
+        self.changes = changes or AccessChanges(store=store)
         self._graph: RoleGraph | None = None
         self._generation: int | None = None
         self._lock = asyncio.Lock()
@@ -168,15 +176,14 @@ class RBAC:
                 # Replicas starting together race here; whoever loses finds the role made.
                 with contextlib.suppress(ConflictError):
                     await self._store.put(ROLES, name, data, expected_version=0)
-        await self.bump()
+        await self.bump("built-in roles")
 
-    async def bump(self) -> None:
-        """Invalidate every replica's cached role graph."""
-        await self._store.incr(GENERATION[0], {GENERATION[1]: 1})
+    async def bump(self, reason: str = "roles") -> None:
+        """Invalidate every replica's cached role graph (and re-check open websockets)."""
+        await self.changes.bump(reason)
 
     async def graph(self) -> RoleGraph:
-        counters = await self._store.counters(GENERATION[0], [GENERATION[1]])
-        generation = counters.get(GENERATION[1], 0)
+        generation = await self.changes.generation()
         if self._graph is not None and generation == self._generation:
             return self._graph
         async with self._lock:
@@ -192,5 +199,28 @@ class RBAC:
         doc = await self._store.get(ASSIGNMENTS, subject)
         return frozenset(doc.data.get("roles", ())) if doc else frozenset()
 
+    async def holders(self, role: str) -> list[str]:
+        """Subjects the role is assigned to (a scan: for rare changes, not requests)."""
+        return [
+            doc.id
+            async for doc in all_documents(self._store, ASSIGNMENTS)
+            if role in doc.data.get("roles", ())
+        ]
+
     async def roles_of(self, subject: str, credential_roles: Iterable[str]) -> frozenset[str]:
         return frozenset(credential_roles) | await self.assigned_roles(subject)
+
+    async def authorize(
+        self, principal: Principal, graph: RoleGraph | None = None
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """The principal's roles and effective permissions, as of now.
+
+        A capped token holds the roles written into it and nothing else: roles assigned to
+        its subject later (say ``admin``) must not flow into a token someone else minted.
+        """
+        if principal.capped:
+            roles = principal.roles
+        else:
+            roles = await self.roles_of(principal.subject, principal.roles)
+        graph = graph or await self.graph()
+        return roles, graph.effective(roles)

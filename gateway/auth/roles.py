@@ -1,61 +1,42 @@
 """Changing roles, grants and assignments: validated, privilege-checked and audited.
 
 Rules (DESIGN §5 and the access issue): built-in roles cannot be deleted or renamed and keep
-their place in the hierarchy; ``admin`` always holds everything; no role may inherit in a cycle;
-nobody grants, assigns or creates more than they hold themselves.
+their place in the hierarchy; ``admin`` always holds everything; no role may inherit in a cycle.
+Who may change what is decided by :class:`gateway.auth.guard.PrivilegeGuard`, the one place
+where the privilege rule lives.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
+from gateway.auth.actor import AccessFailure, AccessFailureCode, Actor
 from gateway.auth.audit import AuditLog
+from gateway.auth.guard import PrivilegeGuard
 from gateway.auth.permissions import ADMIN, normalise
 from gateway.auth.rbac import ASSIGNMENTS, RBAC, ROLES, Role
-from gateway.errors import BadUserInput, ConflictError
+from gateway.auth.validation import check_description, check_role_name, check_subject, perm_keys
+from gateway.errors import ConflictError
 from gateway.store.base import Store, all_documents
 
-ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
-SUBJECT = re.compile(r"^[\w.@:+-]{1,200}$")
-
-
-class AccessFailureCode(StrEnum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    BUILTIN_ROLE = "BUILTIN_ROLE"
-    CYCLE = "CYCLE"
-    NOT_HELD = "NOT_HELD"
-    CONFLICT = "CONFLICT"
-
-
-class AccessFailure(Exception):
-    """An expected failure of an access mutation; the schema reports it as data."""
-
-    def __init__(self, code: AccessFailureCode, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    subject: str
-    permissions: frozenset[str]
+__all__ = ["AccessFailure", "AccessFailureCode", "Actor", "RoleAdmin"]
 
 
 class RoleAdmin:
     def __init__(
-        self, *, store: Store, rbac: RBAC, audit: AuditLog, clock: Callable[[], float] = time.time
+        self,
+        *,
+        store: Store,
+        rbac: RBAC,
+        audit: AuditLog,
+        guard: PrivilegeGuard,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._rbac = rbac
         self._audit = audit
+        self._guard = guard
         self._clock = clock
 
     # -- roles -------------------------------------------------------------------------
@@ -68,15 +49,16 @@ class RoleAdmin:
         permissions: Sequence[str] = (),
         inherits: Sequence[str] = (),
     ) -> Role:
-        _check_name(name)
-        perms = _perms(permissions)
+        check_role_name(name)
+        perms = perm_keys(permissions)
         graph = await self._rbac.graph()
         if name in graph.roles:
             raise AccessFailure(
                 AccessFailureCode.ALREADY_EXISTS, f"role {name!r} exists", field="name"
             )
         parents = await self._parents(inherits)
-        self._require_held(actor, perms | graph.effective(parents), "create a role with")
+        held = perms | graph.effective(parents)
+        self._guard.confer(actor, held, verb="create a role with", field="permissions")
         data = {
             "description": check_description(description),
             "permissions": normalise(perms),
@@ -111,6 +93,7 @@ class RoleAdmin:
                 "built-in roles keep their place in the hierarchy",
                 field="inherits",
             )
+        self._guard.act_on_role(actor, graph, name, field="name")
         data = _role_data(role)
         before = dict(data)
         if description is not None:
@@ -121,7 +104,7 @@ class RoleAdmin:
                 raise AccessFailure(
                     AccessFailureCode.CYCLE, f"{name!r} would inherit from itself", field="inherits"
                 )
-            self._require_held(actor, graph.effective(parents), "inherit")
+            self._guard.confer(actor, graph.effective(parents), verb="inherit", field="inherits")
             data["inherits"] = list(parents)
         if new_name not in (None, name):
             assert new_name is not None
@@ -151,10 +134,11 @@ class RoleAdmin:
                 f"roles {', '.join(heirs)} inherit from {name!r}; change them first",
                 field="name",
             )
-        self._require_held(actor, graph.effective([name]), "delete a role with")
+        self._guard.act_on_role(actor, graph, name, field="name")
+        await self._guard.act_on_holders(actor, graph, name)
         await self._replace_in_assignments(name, None)
         await self._store.delete(ROLES, name, expected_version=role.version)
-        await self._rbac.bump()
+        await self._rbac.bump("roles")
         await self._audit.record(
             actor=actor.subject,
             action="deleteRole",
@@ -166,10 +150,10 @@ class RoleAdmin:
 
     # -- grants ------------------------------------------------------------------------
     async def grant(self, actor: Actor, *, role: str, permissions: Sequence[str]) -> Role:
-        return await self._change_grants(actor, role, _perms(permissions), add=True)
+        return await self._change_grants(actor, role, perm_keys(permissions), add=True)
 
     async def revoke(self, actor: Actor, *, role: str, permissions: Sequence[str]) -> Role:
-        return await self._change_grants(actor, role, _perms(permissions), add=False)
+        return await self._change_grants(actor, role, perm_keys(permissions), add=False)
 
     async def _change_grants(
         self, actor: Actor, name: str, perms: frozenset[str], *, add: bool
@@ -183,7 +167,10 @@ class RoleAdmin:
             raise AccessFailure(
                 AccessFailureCode.BUILTIN_ROLE, "admin always holds every permission", field="role"
             )
-        self._require_held(actor, perms, "grant" if add else "revoke")
+        graph = await self._rbac.graph()
+        self._guard.act_on_role(actor, graph, name, field="role")
+        verb = "grant" if add else "revoke"
+        self._guard.confer(actor, perms, verb=verb, field="permissions")
         data = _role_data(role)
         before = list(data["permissions"])
         current = set(before)
@@ -211,7 +198,9 @@ class RoleAdmin:
         check_subject(subject)
         await self._role(name)
         graph = await self._rbac.graph()
-        self._require_held(actor, graph.effective([name]), "assign" if add else "unassign")
+        if add:
+            self._guard.confer(actor, graph.effective([name]), verb="assign", field="role")
+        await self._guard.act_on_subject(actor, graph, subject)
         doc = await self._store.get(ASSIGNMENTS, subject)
         before = sorted(doc.data.get("roles", ())) if doc else []
         if add == (name in before):
@@ -226,6 +215,7 @@ class RoleAdmin:
             )
         except ConflictError:
             raise AccessFailure(AccessFailureCode.CONFLICT, "changed concurrently; retry") from None
+        await self._rbac.bump("assignment")  # open websockets of the subject re-check now
         await self._audit.record(
             actor=actor.subject,
             action="assignRole" if add else "unassignRole",
@@ -253,16 +243,6 @@ class RoleAdmin:
             )
         return tuple(dict.fromkeys(inherits))
 
-    @staticmethod
-    def _require_held(actor: Actor, perms: frozenset[str], verb: str) -> None:
-        missing = sorted(perms - actor.permissions)
-        if missing:
-            raise AccessFailure(
-                AccessFailureCode.NOT_HELD,
-                f"you cannot {verb} {', '.join(missing)}: you do not hold it",
-                field="permissions",
-            )
-
     async def _write(self, name: str, data: dict, *, expected_version: int) -> Role:
         try:
             doc = await self._store.put(ROLES, name, data, expected_version=expected_version)
@@ -270,11 +250,11 @@ class RoleAdmin:
             raise AccessFailure(
                 AccessFailureCode.CONFLICT, f"role {name!r} changed concurrently"
             ) from None
-        await self._rbac.bump()
+        await self._rbac.bump("roles")
         return Role.from_document(doc)
 
     async def _rename(self, actor: Actor, role: Role, new_name: str, data: dict) -> Role:
-        _check_name(new_name, field="newName")
+        check_role_name(new_name, field="newName")
         graph = await self._rbac.graph()
         if new_name in graph.roles:
             raise AccessFailure(
@@ -288,7 +268,7 @@ class RoleAdmin:
             await self._write(heir, heir_data, expected_version=heir_role.version)
         await self._replace_in_assignments(role.name, new_name)
         await self._store.delete(ROLES, role.name)
-        await self._rbac.bump()
+        await self._rbac.bump("roles")
         return created
 
     async def _replace_in_assignments(self, old: str, new: str | None) -> None:
@@ -307,33 +287,3 @@ def _role_data(role: Role) -> dict:
         "builtin": role.builtin,
         "created_at": role.created_at,
     }
-
-
-def _check_name(name: str, *, field: str = "name") -> None:
-    if not ROLE_NAME.match(name):
-        raise AccessFailure(
-            AccessFailureCode.INVALID,
-            "role names are 2-40 characters: lowercase letters, digits, '-' and '_', "
-            "starting with a letter",
-            field=field,
-        )
-
-
-def check_subject(subject: str) -> None:
-    if not SUBJECT.match(subject):
-        raise AccessFailure(AccessFailureCode.INVALID, "invalid subject", field="subject")
-
-
-def check_description(text: str) -> str:
-    if len(text) > 500:
-        raise AccessFailure(
-            AccessFailureCode.INVALID, "description is over 500 characters", field="description"
-        )
-    return text.strip()
-
-
-def _perms(keys: Sequence[str]) -> frozenset[str]:
-    try:
-        return frozenset(normalise(keys))
-    except BadUserInput as exc:
-        raise AccessFailure(AccessFailureCode.INVALID, exc.message, field="permissions") from None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.auth.changes import AccessChanges
 from gateway.errors import BadUserInput, ConflictError, NotFound, Unauthenticated
 from gateway.store.base import Document, Store, all_documents
 
@@ -53,6 +54,8 @@ class ApiToken:
     revoked_at: float | None
     description: str = ""
     created_by: str | None = None
+    capped: bool = False
+    """Minted for this subject by someone else: holds its roles only (gateway/auth/guard.py)."""
 
     @property
     def display(self) -> str:
@@ -86,6 +89,7 @@ def _to_token(doc: Document) -> ApiToken:
         revoked_at=d.get("revoked_at"),
         description=d.get("description", ""),
         created_by=d.get("created_by"),
+        capped=bool(d.get("capped", False)),
     )
 
 
@@ -98,8 +102,15 @@ def parse_token(token: str) -> tuple[str, str] | None:
 class TokenService:
     """Creates, verifies, lists and revokes API tokens stored in collection ``api_tokens``."""
 
-    def __init__(self, *, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        changes: AccessChanges | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
+        self._changes = changes or AccessChanges(store=store)
         self._clock = clock
 
     async def create(
@@ -110,6 +121,7 @@ class TokenService:
         expires_in: float | None,
         description: str = "",
         created_by: str | None = None,
+        capped: bool = False,
     ) -> tuple[str, ApiToken]:
         """Create a token; the returned plaintext is the only copy that will ever exist."""
         subject = subject.strip()
@@ -134,6 +146,7 @@ class TokenService:
             "revoked_at": None,
             "description": description,
             "created_by": created_by,
+            "capped": capped,
         }
         # 62**10 ids make a collision astronomically unlikely; expected_version=0 makes sure
         # one could never overwrite another token, and a few retries make it a non-event.
@@ -196,8 +209,17 @@ class TokenService:
         tokens.sort(key=lambda t: (t.created_at, t.id))
         return tokens
 
+    async def of_subject(self, subject: str) -> builtins.list[ApiToken]:
+        """The subject's active tokens (a scan: for rare changes, not for requests)."""
+        now = self._clock()
+        return [t for t in await self.list() if t.subject == subject and t.is_active(now)]
+
     async def revoke(self, token_id: str) -> ApiToken:
-        """Revoke a token (idempotent: revoking twice keeps the first revocation time)."""
+        """Revoke a token (idempotent: revoking twice keeps the first revocation time).
+
+        Every replica refuses it from the next request on (verification reads the store), and
+        open websockets that signed in with it are closed within a second (the access change
+        signal)."""
         while True:
             doc = await self._store.get(COLLECTION, token_id)
             if doc is None:
@@ -213,6 +235,7 @@ class TokenService:
             except ConflictError:
                 continue
             log.info("api token %s revoked", token_id)
+            await self._changes.bump("token revoked")
             return _to_token(new)
 
     async def count_active(self) -> int:

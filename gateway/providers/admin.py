@@ -14,8 +14,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from gateway.auth.actor import Actor
 from gateway.auth.audit import AuditLog
-from gateway.auth.roles import Actor
 from gateway.backends.providers import (
     KINDS,
     ProbeErrorCode,

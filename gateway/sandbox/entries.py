@@ -95,7 +95,7 @@ async def _seed_llm(app: Any, url: str, services: Services) -> None:
 
 async def _seed_providers(app: Any, url: str, services: Services) -> None:
     """One enabled provider per kind, pointing at the fake, with the fake's key."""
-    from gateway.auth.roles import Actor
+    from gateway.auth.actor import Actor
     from gateway.backends.providers.kinds import KINDS
     from gateway.providers.admin import ProviderAdmin
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import strawberry
 
-from gateway.auth.roles import AccessFailure, AccessFailureCode
+from gateway.auth.actor import AccessFailure, AccessFailureCode
 from gateway.context import Info
 from gateway.errors import BadUserInput, NotFound
 from schema.access.types import (

@@ -11,9 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.auth import rbac
+from gateway.auth.actor import AccessFailure, AccessFailureCode
 from gateway.auth.audit import AuditEntry as AuditRecord
 from gateway.auth.permissions import normalise
-from gateway.auth.roles import AccessFailure, AccessFailureCode
 from gateway.context import Info
 from schema.timestamps import ts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 
-from gateway.auth.roles import Actor
+from gateway.auth.actor import Actor
 from gateway.backends.providers import AddressPolicy, ProviderConnector
 from gateway.providers import ProviderAdmin, ProviderFailure, ProviderFailureCode
 from gateway.providers.records import COLLECTION, TESTS

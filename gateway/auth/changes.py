@@ -1,0 +1,40 @@
+"""One signal for "who may do what has changed": tokens revoked, roles, grants, assignments.
+
+The truth is a store counter (the *generation*): every replica compares it with what it last
+saw, so a change made on one replica (or by the CLI, which has no pub/sub) is seen by all of
+them on their next request. A pub/sub message goes out as well, so open websockets re-check
+their authorization at once instead of on the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.pubsub.base import PubSub
+from gateway.store.base import Store
+
+log = logging.getLogger(__name__)
+
+NAMESPACE, NAME = "rbac", "generation"
+CHANNEL = "access-changes"
+
+
+class AccessChanges:
+    def __init__(self, *, store: Store, pubsub: PubSub | None = None) -> None:
+        self._store = store
+        self._pubsub = pubsub
+
+    async def generation(self) -> int:
+        counters = await self._store.counters(NAMESPACE, [NAME])
+        return counters.get(NAME, 0)
+
+    async def bump(self, reason: str) -> int:
+        """Record a change; returns the new generation."""
+        counters = await self._store.incr(NAMESPACE, {NAME: 1})
+        generation = counters[NAME]
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.publish(CHANNEL, {"generation": generation, "reason": reason})
+            except Exception as exc:  # the counter is the truth; the poll catches up
+                log.warning("access change not published (%s); replicas see it on poll", exc)
+        return generation
