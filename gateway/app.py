@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         connection_init_wait_timeout=timedelta(seconds=10),
         allowed_origins=settings.allowed_origins,
     )
+    graphql.max_subscriptions_per_connection = settings.limits.ws_max_subscriptions
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

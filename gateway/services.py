@@ -18,9 +18,11 @@ from gateway.auth.audit import AuditLog
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.changes import AccessChanges
 from gateway.auth.guard import PrivilegeGuard
+from gateway.auth.lockout import AuthLockout
 from gateway.auth.oidc import OIDCVerifier
 from gateway.auth.rbac import RBAC
 from gateway.auth.roles import RoleAdmin
+from gateway.auth.sessions import LiveSessions
 from gateway.auth.token_admin import TokenAdmin
 from gateway.auth.tokens import TokenService
 from gateway.backends.registry import Backends, open_backends
@@ -54,6 +56,10 @@ class Services:
     token_admin: TokenAdmin
     authenticator: Authenticator
     rate_limiter: RateLimiter
+    lockout: AuthLockout
+    """Failed authentications per client address."""
+    sessions: LiveSessions
+    """Open websockets, re-authorized when access changes."""
     http: httpx.AsyncClient
     """Shared client for small calls of our own (JWKS); backends own their clients."""
     backends: Backends
@@ -101,6 +107,21 @@ class Services:
                 prefix=settings.redis_prefix,
             )
             stack.push_async_callback(limiter.close)
+            per_minute = settings.limits.auth_failures_per_minute
+            lockout = AuthLockout(
+                limiter=make_rate_limiter(
+                    settings.redis_url, per_minute / 60, per_minute, prefix=settings.redis_prefix
+                )
+            )
+            stack.push_async_callback(lockout.close)
+            sessions = LiveSessions(
+                rbac=rbac,
+                tokens=tokens,
+                pubsub=pubsub,
+                max_per_subject=settings.limits.ws_max_connections,
+            )
+            await sessions.start()
+            stack.push_async_callback(sessions.stop)
             usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
             await usage.start()
             stack.push_async_callback(usage.stop)  # closed first: before the store and clients
@@ -135,6 +156,8 @@ class Services:
             token_admin=TokenAdmin(tokens=tokens, rbac=rbac, audit=audit, guard=guard),
             authenticator=Authenticator(tokens=tokens, oidc=oidc),
             rate_limiter=limiter,
+            lockout=lockout,
+            sessions=sessions,
             http=http,
             backends=backends,
             usage=usage,

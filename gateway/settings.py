@@ -58,6 +58,12 @@ class Limits:
     max_body_bytes: int = 1_000_000
     rate_per_second: float = 50.0
     rate_burst: int = 200
+    ws_max_connections: int = 20
+    """Open websockets per subject (per replica)."""
+    ws_max_subscriptions: int = 50
+    """Operations running at once on one websocket."""
+    auth_failures_per_minute: int = 30
+    """Failed authentications per client address before it gets 429s."""
     parser_cache_size: int = 512
     validation_cache_size: int = 512
 
@@ -71,6 +77,11 @@ class Limits:
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", d.max_body_bytes),
             rate_per_second=_float(env, "GATEWAY_RATE_PER_SECOND", d.rate_per_second),
             rate_burst=_int(env, "GATEWAY_RATE_BURST", d.rate_burst),
+            ws_max_connections=_int(env, "GATEWAY_WS_MAX_CONNECTIONS", d.ws_max_connections),
+            ws_max_subscriptions=_int(env, "GATEWAY_WS_MAX_SUBSCRIPTIONS", d.ws_max_subscriptions),
+            auth_failures_per_minute=_int(
+                env, "GATEWAY_AUTH_FAILURES_PER_MINUTE", d.auth_failures_per_minute
+            ),
         )
 
 

@@ -2,7 +2,7 @@
 
 HTTP: GraphiQL page for browsers (no auth needed to load the page), otherwise authenticate
 (401), rate-limit per subject (429), execute, and answer 400 when the request itself was bad.
-WebSocket: authenticate in ``connection_init``; a bad token closes the socket with 4403.
+WebSocket: the protocol handlers of :mod:`gateway.sockets` (sign-in at ``connection_init``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.exceptions import MissingQueryError
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
@@ -30,6 +28,7 @@ from gateway.errors import ErrorCode, GatewayError, RateLimited, Unauthenticated
 from gateway.graphiql import render_graphiql
 from gateway.responses import error_response
 from gateway.services import Services
+from gateway.sockets import LegacyWSHandler, TransportWSHandler, client_address
 
 log = logging.getLogger("gateway.view")
 
@@ -48,9 +47,23 @@ def gateway_error_response(exc: GatewayError) -> Response:
 
 
 async def sign_in(services: Services, request: Request) -> Context:
-    """The caller's context for an HTTP request: authenticated (401), within the rate limit
-    of its subject (429), with its roles and permissions resolved."""
-    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+    """The caller's context for an HTTP request: authenticated (401; 429 once its address
+    has failed too often), within the rate limit of its subject (429), with its roles and
+    permissions resolved."""
+    authorization = request.headers.get("authorization")
+    address = client_address(request)
+    wait = services.lockout.refused_for(address)
+    if wait is not None:
+        raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+    try:
+        principal = await services.authenticator.authenticate(authorization)
+    except Unauthenticated:
+        # A request with no credential at all guesses nothing; only wrong ones count.
+        if authorization and (wait := await services.lockout.failed(address)) is not None:
+            raise RateLimited(
+                "too many failed authentications; retry later", retry_after=wait
+            ) from None
+        raise
     retry_after = await services.rate_limiter.hit(principal.subject)
     if retry_after is not None:
         raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
@@ -59,23 +72,9 @@ async def sign_in(services: Services, request: Request) -> Context:
     return context
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """graphql-ws (legacy) closes rejected connections with 1011; make it 4403 like the new one."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        payload = message.get("payload")
-        self.context.connection_params = payload if isinstance(payload, dict) else None
-        try:
-            await self.view.on_ws_connect(self.context)
-        except ConnectionRejectionError as exc:
-            await self.send_message({"type": "connection_error", "payload": exc.payload})
-            await self.websocket.close(code=4403, reason="Forbidden")
-            return
-        await super().handle_connection_init(message)
-
-
 class GatewayGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self, schema: BaseSchema, *, services: Callable[[], Services], **kwargs: Any
@@ -160,19 +159,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
             context.response = response
             return context
         return Context(services=self._services(), request=request, response=response)
-
-    async def on_ws_connect(self, context: Context) -> None:
-        if context.principal is not None:  # already authenticated (legacy handler)
-            return None
-        services = context.services
-        try:
-            principal = await services.authenticator.authenticate_connection_params(
-                context.connection_params
-            )
-        except Unauthenticated as exc:
-            raise ConnectionRejectionError({"message": exc.message}) from None
-        await context.sign_in(principal)
-        return None
 
     def encode_json(self, data: object) -> str:
         # str, not bytes: websocket messages must go out as text frames.
