@@ -21,6 +21,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway")
 
 
+def printable(text: str) -> str:
+    """``text`` with control and other non-printable characters escaped (``\\x1b``,
+    ``\\n``): a token's subject or description must not move the cursor, clear the screen,
+    retitle the terminal or forge lines in a listing or a log."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """Log messages through :func:`printable`: one record, one line (tracebacks excepted)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 def app_from_env():
     from gateway.app import create_app
 
@@ -122,7 +139,8 @@ async def _token(args: argparse.Namespace) -> int:
             )
             print(secret)
             print(
-                f"id {token.id}, subject {token.subject}, roles {','.join(token.roles)}",
+                f"id {token.id}, subject {printable(token.subject)}, "
+                f"roles {printable(','.join(token.roles))}",
                 file=sys.stderr,
             )
         elif args.token_command == "list":
@@ -134,11 +152,14 @@ async def _token(args: argparse.Namespace) -> int:
                     else ("expired" if t.is_expired(time.time()) else "active")
                 )
                 used = _date(t.last_used_at) if t.last_used_at else "-"
+                # Never the secret nor its hash (TokenService.list has neither); every field
+                # escaped, so a hostile subject cannot forge columns, lines or escapes.
                 fields = [t.id, t.subject, ",".join(t.roles), state]
-                print("\t".join([*fields, f"expires {expires}", f"last used {used}"]))
+                row = [*map(printable, fields), f"expires {expires}", f"last used {used}"]
+                print("\t".join(row))
         elif args.token_command == "revoke":
             token = await tokens.revoke(args.id)
-            print(f"revoked {token.id} ({token.subject})")
+            print(f"revoked {token.id} ({printable(token.subject)})")
         return 0
 
 
@@ -203,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One INFO line per backend request drowns everything else; failures still log.
     for noisy in ("httpx", "httpx2", "httpcore", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

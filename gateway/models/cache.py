@@ -15,6 +15,7 @@ from huggingface_hub import constants, scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
 from gateway.files import atomic_write
+from gateway.models.confined import check_deletion, links_out, within
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.ids import COMMIT
 
@@ -65,11 +66,15 @@ class LocalCache:
         return next((m for m in await self.scan() if m.repo_id == repo_id), None)
 
     async def delete(self, commits: list[str]) -> int:
-        """Remove these revisions (and blobs nothing else uses); return the bytes freed."""
+        """Remove these revisions (and blobs nothing else uses); return the bytes freed.
+
+        Refused as a whole (:func:`~gateway.models.confined.check_deletion`) when a link in
+        the repo would take the deletion out of the cache."""
 
         def run() -> int:
             info = scan_cache_dir(self.root)
             strategy = info.delete_revisions(*commits)
+            check_deletion(info, strategy, self.root)
             freed = strategy.expected_freed_size
             strategy.execute()
             return int(freed)
@@ -87,9 +92,29 @@ class LocalCache:
 
     def write_ref(self, repo_id: str, ref: str, commit: str) -> None:
         """What snapshot_download records for a branch or tag: ``refs/<ref>`` -> commit."""
+        self.check_confined(repo_id)
         target = self.storage_dir(repo_id) / "refs" / ref
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or not within(target.parent, self.root):
+            raise ModelsFailure(
+                ModelsFailureCode.CONFLICT, f"refs/{ref} of {repo_id} leads out of the cache"
+            )
         atomic_write(target, commit.encode())
+
+    def check_confined(self, repo_id: str) -> None:
+        """Raise :class:`ModelsFailure` (CONFLICT) if the repo's folder is, or holds, a link
+        leading out of the cache: huggingface_hub would write its blobs or snapshots there."""
+        folder = self.storage_dir(repo_id)
+        if not folder.exists() and not folder.is_symlink():
+            return
+        found = folder.name if folder.is_symlink() else links_out(folder, self.root)
+        if found is not None:
+            raise ModelsFailure(
+                ModelsFailureCode.CONFLICT,
+                f"{repo_id}: {found} in the cache is a link that leads out of it; refusing to "
+                "write there. Inspect the cache folder and remove the link by hand",
+                field="repoId",
+            )
 
     def free_bytes(self) -> int:
         probe = self.root
@@ -107,10 +132,13 @@ class LocalCache:
             )
 
     async def config(self, repo_id: str, commit: str) -> dict[str, Any] | None:
-        """The revision's ``config.json``, if it was downloaded."""
+        """The revision's ``config.json``, if it was downloaded (never through a link that
+        leads out of the cache)."""
 
         def run() -> dict[str, Any] | None:
             path = self.snapshot(repo_id, commit) / "config.json"
+            if not within(path, self.root):
+                return None
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):

@@ -19,8 +19,9 @@ from huggingface_hub.utils import filter_repo_objects
 
 from gateway.backends.hub.client import HubClient
 from gateway.backends.hub.failures import map_hub_error
-from gateway.errors import GatewayError
+from gateway.errors import BackendError, GatewayError
 from gateway.jobs import JobContext, JobFailed
+from gateway.models import ids
 from gateway.models.cache import LocalCache
 from gateway.models.credentials import HubCredentials
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
@@ -85,6 +86,10 @@ class Downloads:
     async def plan(self, request: DownloadRequest, token: str | None) -> Plan:
         """What the download would fetch; raises :class:`ModelsFailure` when it cannot
         start (gated without a token, no matching file, not enough disk)."""
+        # Before anything is written there: no link in the repo's folder may lead out.
+        await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.cache.check_confined, request.repo_id
+        )
         model = await self.hub.model(request.repo_id, revision=request.revision, token=token)
         if model.gated and not token:
             raise ModelsFailure(
@@ -96,6 +101,14 @@ class Downloads:
         if model.sha is None or not COMMIT.fullmatch(model.sha):
             raise GatewayError("the Hub did not say which commit to download")
         files = [(f.path, f.size) for f in model.files or ()]
+        unsafe = [p for p, _ in files if not ids.repo_path(p)]
+        if unsafe:  # only a hostile or broken HF_ENDPOINT lists such names
+            names = ", ".join(repr(p[:80]) for p in unsafe[:3])
+            raise BackendError(
+                f"the Hub lists files of {request.repo_id} with unsafe paths ({names}): "
+                "refusing to download it (check HF_ENDPOINT)",
+                backend="hub",
+            )
         chosen = list(
             filter_repo_objects(
                 files, allow_patterns=request.allow, ignore_patterns=request.ignore, key=_path

@@ -17,6 +17,7 @@ from gateway.errors import GatewayError
 from gateway.jobs import JobContext, JobFailed
 from gateway.models import ids
 from gateway.models.cache import LocalCache
+from gateway.models.confined import links_out, within
 from gateway.models.credentials import HubCredentials
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 
@@ -54,7 +55,9 @@ class Uploads:
         self.root = root
 
     def folder(self, request: UploadRequest) -> Path:
-        """The folder to upload; raises :class:`ModelsFailure` when it is not there."""
+        """The folder to upload; raises :class:`ModelsFailure` when it is not there, or when
+        a link in it leads out of where uploads may read (huggingface_hub would follow it and
+        send the target to the Hub): the cache for a cached model, else the upload root."""
         if request.source_repo is not None and request.source_commit is not None:
             path = self.cache.snapshot(request.source_repo, request.source_commit)
             if not path.is_dir():
@@ -63,6 +66,7 @@ class Uploads:
                     f"{request.source_repo}@{request.source_commit[:12]} is not in the cache",
                     field="sourceModelId",
                 )
+            _confine(path, self.cache.root, field="sourceModelId")
             return path
         path = ids.inside(self.root, request.folder or "", field="folder")
         if not path.is_dir():
@@ -71,6 +75,7 @@ class Uploads:
                 f"no folder {request.folder!r} under the upload root {self.root}",
                 field="folder",
             )
+        _confine(path, self.root, field="folder")
         return path
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
@@ -99,6 +104,21 @@ class Uploads:
             raise
         await ctx.report({"phase": "done", "files_total": files, "files_done": files})
         return {"commit_url": url, "commit": commit, "files": files}
+
+
+def _confine(folder: Path, root: Path, *, field: str) -> None:
+    if not within(folder, root):
+        raise ModelsFailure(
+            ModelsFailureCode.BAD_USER_INPUT, f"{folder.name} leads out of {root}", field=field
+        )
+    found = links_out(folder, root, allow_linked_dirs=False)
+    if found is not None:
+        raise ModelsFailure(
+            ModelsFailureCode.BAD_USER_INPUT,
+            f"refusing to upload {folder.name}: {found} is a linked folder or a link leading "
+            f"out of {root}",
+            field=field,
+        )
 
 
 def _count_files(folder: Path) -> int:

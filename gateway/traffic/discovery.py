@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.backends.docker.client import Container
+from gateway.errors import BadUserInput
 from gateway.traffic.dynamic_dir import check_hostname
 
 ROUTER_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.(.+)$")
@@ -19,6 +20,10 @@ DEFAULT_DOMAIN = "localhost"
 DEFAULT_PORT = 80
 GENERATED_PREFIX = "container-"
 """Files the gateway writes for a container are ``container-<name>.yml``."""
+SCHEMES = ("http", "https", "h2c")
+CONTAINER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+"""What Docker allows in a container name; the name is the server's host in the URL."""
+ENTRY_POINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +130,40 @@ def route_config(container: Container, suggestion: Suggestion) -> dict[str, Any]
     """The file-provider configuration for a suggestion: one router, one service.
 
     The server is addressed by the container's name, which Docker's DNS resolves on the
-    chosen network (the container's IP changes on every start).
+    chosen network (the container's IP changes on every start). Labels are written by
+    whoever starts containers, so the parts of the URL they choose are checked here: a port
+    label of ``80@evil.example`` or a scheme of ``http://evil.example/#`` would otherwise
+    route the host to another server.
     """
     name = object_name(container)
+    scheme, port = suggestion.scheme.lower(), suggestion.port.value
+    if scheme not in SCHEMES:
+        raise _label_error(container, "the scheme", scheme)
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise _label_error(container, "the port", port)
+    if not CONTAINER_NAME.fullmatch(container.name) or ".." in container.name:
+        raise _label_error(container, "the container name", container.name)
+    for entry_point in suggestion.entry_points:
+        if not ENTRY_POINT.fullmatch(entry_point):
+            raise _label_error(container, "an entry point", entry_point)
     router: dict[str, Any] = {"rule": suggestion.rule.value, "service": name}
     if suggestion.entry_points:
         router["entryPoints"] = suggestion.entry_points
-    url = f"{suggestion.scheme}://{container.name}:{suggestion.port.value}"
+    url = f"{scheme}://{container.name}:{int(port)}"
     return {
         "http": {
             "routers": {name: router},
             "services": {name: {"loadBalancer": {"servers": [{"url": url}]}}},
         }
     }
+
+
+def _label_error(container: Container, what: str, value: str) -> BadUserInput:
+    return BadUserInput(
+        f"cannot route {container.id[:12]}: {what} {value[:80]!r} is not valid in a server "
+        "URL (check the container's traefik labels)",
+        field="containerId",
+    )
 
 
 def file_name(container: Container) -> str:

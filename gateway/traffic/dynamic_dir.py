@@ -30,17 +30,17 @@ SERVICE_KINDS = ("loadBalancer", "weighted", "mirroring", "failover")
 
 def check_name(name: str, *, field: str = "name") -> str:
     """A file or object name: letters, digits, ``_.-``; no path separators, no ``..``."""
-    if not NAME.match(name) or ".." in name:
+    if not NAME.fullmatch(name) or ".." in name:
         raise BadUserInput(
-            f"invalid name {name!r}: use letters, digits, '_', '.', '-'", field=field
+            f"invalid name {name[:100]!r}: use letters, digits, '_', '.', '-'", field=field
         )
     return name
 
 
 def check_hostname(host: str, *, field: str = "host") -> str:
     host = host.strip().lower().rstrip(".")
-    if not HOSTNAME.match(host):
-        raise BadUserInput(f"invalid host name {host!r}", field=field)
+    if not HOSTNAME.fullmatch(host):
+        raise BadUserInput(f"invalid host name {host[:100]!r}", field=field)
     return host
 
 
@@ -81,10 +81,19 @@ class DynamicDir:
         self.root = Path(root)
 
     def path_for(self, name: str, suffix: str = ".yml") -> Path:
+        """Where ``<name><suffix>`` is written: directly in the directory, and not through a
+        link (one planted there would redirect the write to another file, in the directory
+        or not)."""
         check_name(name)
         if suffix not in EXTENSIONS:
             raise BadUserInput(f"unsupported file type {suffix!r}", field="name")
-        return self._inside(self.root / f"{name}{suffix}")
+        path = self.root / f"{name}{suffix}"
+        if path.is_symlink():
+            raise BadUserInput(
+                f"{path.name} in TRAEFIK_DYNAMIC_DIR is a link: refusing to write through it",
+                field="name",
+            )
+        return self._inside(path)
 
     def _inside(self, path: Path) -> Path:
         root = self.root.resolve()

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.errors import BackendError
 
 CSV_COLUMNS = ("timestamp", "metric", "labels", "value", "unit")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP's list, plus a line feed and
+the full-width forms some spreadsheets accept too)."""
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?")
+"""A number as this module writes it: a spreadsheet reads it as a number, never a formula."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +182,31 @@ class MetricsSnapshot:
 
     def to_csv(self, samples: list[Sample], *, now: float) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # CRLF as RFC 4180 has it; the writer then also quotes any cell holding a bare CR,
+        # which a spreadsheet would otherwise read as the start of a new row.
+        writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for s in samples:
             labels = ";".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
             stamp = s.timestamp if s.timestamp is not None else now
-            writer.writerow([f"{stamp:.3f}", s.name, labels, _number(s.value), s.unit])
+            row = [f"{stamp:.3f}", s.name, labels, _number(s.value), s.unit]
+            writer.writerow([_cell(cell, numeric=i in (0, 3)) for i, cell in enumerate(row)])
         return out.getvalue()
+
+
+def _cell(text: str, *, numeric: bool = False) -> str:
+    """A CSV cell no spreadsheet will run: text starting like a formula gets a leading single
+    quote (OWASP's advice), which spreadsheets show as text and do not evaluate. Metric names,
+    label names and values come from Traefik, and through it from whoever names routers and
+    services (container labels), hence are not trusted.
+
+    The numeric columns (timestamp, value) are written by this module from a float, so a
+    negative number there (``-5``, ``-0.25``, ``-1e-05``) is left as it is: it matches
+    :data:`NUMBER`, a spreadsheet reads it as a number, and quoting it would turn every
+    negative gauge into text. Only the non-finite ``-inf`` is quoted there."""
+    if numeric and NUMBER.fullmatch(text):
+        return text
+    return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
 def _finite(value: float) -> Any:

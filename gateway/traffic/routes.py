@@ -6,14 +6,16 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.backends.docker.client import Container, DockerClient
 from gateway.backends.traefik.client import TraefikClient
 from gateway.backends.traefik.models import Service
-from gateway.errors import BackendError, BadUserInput, NotConfigured, NotFound
+from gateway.errors import BackendError, BadUserInput, ConflictError, NotConfigured, NotFound
 from gateway.traffic.discovery import Suggestion, file_name, route_config, suggest
-from gateway.traffic.dynamic_dir import DynamicDir, check_hostname, check_name
+from gateway.traffic.dynamic_dir import DynamicDir, check_hostname, check_name, load
 
 CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 RELOAD_METRIC = "traefik_config_reloads_total"
@@ -41,8 +43,8 @@ class Reloaded:
 
 
 def check_container_ref(ref: str) -> str:
-    if not CONTAINER_REF.match(ref) or ".." in ref:
-        raise BadUserInput(f"invalid container id or name {ref!r}", field="containerId")
+    if not CONTAINER_REF.fullmatch(ref) or ".." in ref:
+        raise BadUserInput(f"invalid container id or name {ref[:100]!r}", field="containerId")
     return ref
 
 
@@ -58,14 +60,51 @@ async def apply_discovered_route(
         raise NotFound(f"no container {container_ref!r} with label traefik.enable=true")
     suggestion = suggest(container, host=host)
     config = route_config(container, suggestion)
-    path = await asyncio.to_thread(directory.write, file_name(container), config)
+    path = await asyncio.to_thread(_write_route, directory, container, config)
     return AppliedRoute(container=container, suggestion=suggestion, file=str(path), config=config)
+
+
+def _write_route(directory: DynamicDir, container: Container, config: dict[str, Any]) -> Path:
+    """Write the container's file, unless it routes another container: names that clean
+    up alike (``web.prod`` and ``web-prod``) share a file name, and one must not silently
+    replace the other's route."""
+    name = file_name(container)
+    existing = directory.root / f"{name}.yml"
+    if existing.is_file() and not existing.is_symlink():
+        try:
+            current = load(existing.suffix, existing.read_bytes())
+        except (OSError, ValueError):
+            current = None
+        owners = _server_hosts(current)
+        if owners != {container.name.lower()}:
+            raise ConflictError(
+                f"{existing.name} already routes {', '.join(sorted(owners)) or 'something else'}"
+                f", not {container.name}: remove or rename that file first"
+            )
+    return directory.write(name, config)
+
+
+def _server_hosts(config: Any) -> set[str]:
+    """The hosts of the server URLs a file-provider configuration routes to."""
+    http = _mapping(_mapping(config).get("http"))
+    hosts: set[str] = set()
+    for service in _mapping(http.get("services")).values():
+        servers = _mapping(_mapping(service).get("loadBalancer")).get("servers")
+        for server in servers if isinstance(servers, list) else ():
+            host = urlsplit(str(_mapping(server).get("url", ""))).hostname
+            if host:
+                hosts.add(host.lower())
+    return hosts
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def split_service_name(name: str) -> tuple[str, str | None]:
     base, _, provider = name.partition("@")
     check_name(base, field="name")
-    if provider and not re.match(r"^[a-z0-9-]{1,32}$", provider):
+    if provider and not re.fullmatch(r"[a-z0-9-]{1,32}", provider):
         raise BadUserInput(f"invalid provider in {name!r}", field="name")
     return base, provider or None
 

@@ -3,17 +3,35 @@
 An OIDC caller's own JWT is forwarded, so Brigade applies its own per-user scoping; any other
 caller (API token) is represented by the service key ``BRIGADE_API_KEY``. Cache keys always
 carry the caller's identity, so one caller's data is never served to another.
+
+What is forwarded is the verified token exactly, and only if it has the shape of a compact
+JWS (three base64url segments, at most :data:`MAX_FORWARDED` characters): nothing else can
+reach the ``Authorization`` header, so no CR/LF, control character or other header can ride
+along with it, and an absurd token is refused here rather than sent upstream. A token that
+cannot be forwarded is never replaced by the service key (that would widen what the caller
+sees): the field fails with UNAUTHENTICATED.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import orjson
 
 from gateway.auth.principal import AuthKind, Principal
+from gateway.errors import Unauthenticated
+
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+MAX_FORWARDED = 16 * 1024
+"""Characters of a forwarded JWT: the common 8-16 KiB header limits of proxies and servers."""
+
+
+def forwardable(token: str) -> bool:
+    """Whether ``token`` may go into an ``Authorization`` header as it is."""
+    return len(token) <= MAX_FORWARDED and COMPACT_JWS.fullmatch(token) is not None
 
 
 def _digest(value: str) -> str:
@@ -26,6 +44,13 @@ class Caller:
     """Who is asking, for cache scoping; never a secret (credentials appear only hashed)."""
     bearer: str | None = field(default=None, repr=False)
     """The caller's JWT to forward; ``None`` means "send the service key"."""
+
+    def __post_init__(self) -> None:
+        if self.bearer is not None and not forwardable(self.bearer):
+            raise Unauthenticated(
+                "the caller's token cannot be forwarded to Brigade: not a compact JWT of at "
+                f"most {MAX_FORWARDED} characters"
+            )
 
     @property
     def forwards_token(self) -> bool:

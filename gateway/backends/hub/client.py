@@ -25,6 +25,7 @@ from huggingface_hub import HfApi, hf_hub_download
 
 from gateway.backends.base import BackendClient, CallObserver
 from gateway.backends.breaker import BreakerState
+from gateway.backends.hub import guard
 from gateway.backends.hub.failures import NAME, counts_against_hub, map_hub_error
 from gateway.backends.hub.models import HubCategory, HubModel
 from gateway.backends.observer import notify, outcome_of
@@ -82,6 +83,7 @@ class HubClient(BackendClient):
         assert self.base_url is not None
         self.endpoint: str = self.base_url
         self.api = HfApi(endpoint=self.endpoint, token=False, library_name="ops-gateway")
+        guard.install()  # no Hub answer may name a path outside the cache
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub")
 
     @classmethod

@@ -21,6 +21,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from gateway.backends.hub.guard import UnsafeHubAnswer
 from gateway.errors import (
     BackendError,
     BackendNotFound,
@@ -96,6 +97,10 @@ def map_hub_error(exc: BaseException, *, subject: str = "") -> GatewayError:
         return BackendError(f"Hub request failed ({type(exc).__name__})", backend=NAME)
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return BackendError(f"a download was cut short{_on(what)}; retry it", backend=NAME)
+    if isinstance(exc, UnsafeHubAnswer):
+        return BackendError(
+            f"refused the Hub's answer{_on(what)}: {exc} (check HF_ENDPOINT)", backend=NAME
+        )
     if isinstance(exc, ValueError):  # the Hub's answer did not have the expected shape
         return BackendError(f"unexpected answer from the Hub{_on(what)}", backend=NAME)
     return BackendError(f"Hub call failed ({type(exc).__name__})", backend=NAME)
