@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint demo schema clean
+.PHONY: run test fuzz bench lint demo schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# Longer property-based runs than make test (the access rules: 3,000 random sequences).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider -o timeout=3600 \
+		tests/security/test_access_rules_stateful.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

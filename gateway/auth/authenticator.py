@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,15 +20,22 @@ _MALFORMED = "malformed Authorization header: expected 'Bearer <token>'"
 _INVALID = "invalid or expired token"
 
 
+MAX_BEARER = 16 * 1024
+"""Longer than any real JWT or API token: refused before anything parses it."""
+_BEARER = re.compile(r"[ \t]*([Bb][Ee][Aa][Rr][Ee][Rr])[ \t]+([\x21-\x7e]+)[ \t]*")
+
+
 def extract_bearer(value: str | None) -> str | None:
-    """The token of ``Bearer <token>`` (scheme case-insensitive, surrounding spaces ignored);
-    ``None`` for anything else, including other schemes and tokens containing spaces."""
-    if not isinstance(value, str):
+    """The token of ``Bearer <token>`` (scheme case-insensitive, surrounding spaces and tabs
+    ignored); ``None`` for anything else: other schemes, tokens with spaces or characters
+    outside visible ASCII (no control or Unicode space may reach a backend header), tokens
+    over :data:`MAX_BEARER`."""
+    if not isinstance(value, str) or len(value) > MAX_BEARER + 64:
         return None
-    parts = value.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
+    match = _BEARER.fullmatch(value)
+    if match is None or len(match.group(2)) > MAX_BEARER:
         return None
-    return parts[1]
+    return match.group(2)
 
 
 def authorization_from_params(params: Mapping[str, Any] | None) -> str | None:

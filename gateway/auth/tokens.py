@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.auth.changes import AccessChanges
+from gateway.auth.validation import valid_subject
 from gateway.errors import BadUserInput, ConflictError, NotFound, Unauthenticated
 from gateway.store.base import Document, Store, all_documents
 
@@ -124,9 +125,11 @@ class TokenService:
         capped: bool = False,
     ) -> tuple[str, ApiToken]:
         """Create a token; the returned plaintext is the only copy that will ever exist."""
-        subject = subject.strip()
-        if not subject:
-            raise BadUserInput("subject must not be empty", field="subject")
+        if not valid_subject(subject):  # as given: what is checked is what is stored
+            raise BadUserInput(
+                "subject must be 1-200 characters: ASCII letters, digits and . _ @ : + -",
+                field="subject",
+            )
         clean_roles = _clean_roles(roles)
         if expires_in is not None and not expires_in > 0:
             raise BadUserInput("expiresIn must be positive (or never)", field="expiresIn")

@@ -139,9 +139,16 @@ class AccessQuery:
             total=await audit.total(),
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The caller's own API tokens; every subject's for holders of access:write "
+        "(who may revoke them). Never a secret or its hash."
+    )
     async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:
-        tokens = await info.context.services.tokens.list(include_revoked=include_revoked)
+        ctx = info.context
+        tokens = await ctx.services.tokens.list(include_revoked=include_revoked)
+        if not ctx.has("access", "write"):
+            mine = ctx.principal.subject if ctx.principal is not None else None
+            tokens = [t for t in tokens if t.subject == mine]
         return [ApiToken.from_token(t) for t in tokens]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gateway.errors import BadUserInput
 from tests.plugins.app import Gateway
 
 ERROR = "... on AccessError { code field message }"
@@ -126,3 +129,47 @@ async def test_a_moderator_cannot_unassign_or_reshape_what_outranks_it(gateway: 
         token=moderator,
     )
     assert edit["updateRole"]["code"] == "NOT_HELD"
+
+
+async def test_token_listing_shows_others_tokens_only_to_managers(gateway: Gateway) -> None:
+    analyst = await gateway.token("analyst", subject="ana")
+    await gateway.token("admin", subject="root")
+    own = await gateway.data("{ access { apiTokens { subject } } }", token=analyst)
+    assert {t["subject"] for t in own["access"]["apiTokens"]} == {"ana"}
+    moderator = await gateway.token("moderator", subject="mod")
+    every = await gateway.data("{ access { apiTokens { subject } } }", token=moderator)
+    assert {"ana", "root", "mod", "admin"} <= {t["subject"] for t in every["access"]["apiTokens"]}
+
+
+async def test_subjects_and_role_names_are_matched_whole_and_ascii(gateway: Gateway) -> None:
+    for subject in ("admin\n", "\u0430dmin", "a b", ""):
+        assigned = await gateway.data(
+            f'mutation($s: String!) {{ assignRole(subject: $s, role: "viewer") {{ {ERROR} }} }}',
+            {"s": subject},
+        )
+        assert assigned["assignRole"]["code"] == "INVALID", subject
+        minted = await mint(gateway, subject, ["viewer"], token=gateway.admin_token)
+        assert minted["code"] == "INVALID", subject
+    role = await gateway.data(
+        f'mutation {{ createRole(input: {{name: "viewer\\n"}}) {{ {ERROR} }} }}'
+    )
+    assert role["createRole"]["code"] == "INVALID"
+    # The CLI's path: what is checked is what would be stored, nothing stripped.
+    with pytest.raises(BadUserInput, match="subject"):
+        await gateway.services.tokens.create(subject="root\u2028", roles=["viewer"], expires_in=60)
+
+
+async def test_bearer_tokens_are_visible_ascii_and_bounded(gateway: Gateway) -> None:
+    for header in (f"Bearer {gateway.admin_token}\u2028", "Bearer " + "x" * 20_000):
+        response = await gateway.client.post(
+            "/graphql",
+            json={"query": "{ me { subject } }"},
+            headers={"Authorization": header.encode()},  # UTF-8 bytes, as a raw client may
+        )
+        assert response.status_code == 401, header[:40]
+    ok = await gateway.client.post(
+        "/graphql",
+        json={"query": "{ me { subject } }"},
+        headers={"Authorization": f"  bearer\t{gateway.admin_token} "},
+    )
+    assert ok.json()["data"]["me"]["subject"] == "admin"
