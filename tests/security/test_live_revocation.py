@@ -10,6 +10,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.plugins.app import Gateway, GatewayFactory
+from tests.plugins.oidc import IdP
 from tests.plugins.ws import LEGACY_WS, TRANSPORT_WS, refusal, session, subscribe, subscription
 
 AUDIT = "subscription { auditEvents { action target } }"
@@ -107,3 +108,14 @@ async def test_revocation_on_another_replica_closes_the_socket(
         code, took = await closed_within(ws, 3)
     assert code == 4403 and took < 1.0, (code, took)
     assert (await first.post("{ me { subject } }", token=analyst)).status_code == 401
+
+
+async def test_an_oidc_socket_is_closed_when_its_jwt_expires(
+    live_gateway_factory: GatewayFactory, idp: IdP
+) -> None:
+    gw = await live_gateway_factory(oidc=idp.settings)
+    jwt = idp.token("oidc-user", "analyst", exp=int(time.time()) + 2)
+    async with subscription(gw, jwt, AUDIT) as ws:
+        code, took = await closed_within(ws, 5)
+    assert code == 4403
+    assert took < 3.5, took  # expiry (within 2 s) plus at most one poll
