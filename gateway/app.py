@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from gateway.graphiql import graphiql_routes
 from gateway.limits import BodyLimit, RequestMetrics
 from gateway.metrics import Metrics
+from gateway.revenue.http import lago_webhook_endpoint
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.traffic.challenge_route import challenge_routes
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         Route("/readyz", readyz),
         Route("/metrics", prometheus),
         Route("/v1/usage/events", usage_events_endpoint(holder.get), methods=["POST"]),
+        Route("/v1/webhooks/lago", lago_webhook_endpoint(holder.get), methods=["POST"]),
         *challenge_routes(holder.get),
         *graphiql_routes(),
     ]

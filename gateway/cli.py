@@ -128,7 +128,7 @@ async def _token(args: argparse.Namespace) -> int:
             await rbac.ensure_builtins(now=time.time())
             unknown = set(args.role) - set((await rbac.graph()).roles)
             if unknown:
-                print(f"unknown roles: {', '.join(sorted(unknown))}", file=sys.stderr)
+                print(f"unknown roles: {printable(', '.join(sorted(unknown)))}", file=sys.stderr)
                 return 2
             secret, token = await tokens.create(
                 subject=args.subject,
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GatewayError as exc:
-        print(f"ops-gateway: {exc.message}", file=sys.stderr)
+        print(f"ops-gateway: {printable(exc.message)}", file=sys.stderr)
         return 2
 
 

@@ -15,7 +15,14 @@ from gateway.errors import ErrorCode
 from gateway.metrics import Metrics
 from gateway.responses import error_response
 
-_KNOWN_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/v1/usage/events")
+_KNOWN_ROUTES = (
+    "/graphql",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/usage/events",
+    "/v1/webhooks/lago",
+)
 
 
 def _too_large(max_bytes: int) -> ASGIApp:

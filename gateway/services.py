@@ -32,6 +32,7 @@ from gateway.models.service import ModelsService
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
+from gateway.revenue.service import RevenueService
 from gateway.secrets import SecretBox, load_secret_keys
 from gateway.settings import Settings
 from gateway.store import open_store
@@ -63,6 +64,8 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for small calls of our own (JWKS); backends own their clients."""
     backends: Backends
+    revenue: RevenueService
+    """Lago lists, the shared revenue snapshot and its webhooks (gateway/revenue)."""
     usage: UsageService
     """Usage ingestion, prices, rollups and the Lago outbox (its loops run with the app)."""
     traffic: TrafficService
@@ -122,6 +125,11 @@ class Services:
             )
             await sessions.start()
             stack.push_async_callback(sessions.stop)
+            revenue = RevenueService.from_settings(
+                settings, lago=backends.lago, store=store, pubsub=pubsub
+            )
+            await revenue.start()
+            stack.push_async_callback(revenue.stop)
             usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
             await usage.start()
             stack.push_async_callback(usage.stop)  # closed first: before the store and clients
@@ -160,6 +168,7 @@ class Services:
             sessions=sessions,
             http=http,
             backends=backends,
+            revenue=revenue,
             usage=usage,
             traffic=traffic,
             jobs=jobs,

@@ -112,6 +112,10 @@ class Settings:
     # Backends (issues 3-7 add their clients; unset means NOT_CONFIGURED).
     lago_api_url: str | None = None
     lago_api_key: str | None = None
+    lago_snapshot_seconds: float = 300.0
+    """How often the revenue snapshot is rebuilt from Lago (webhooks keep it fresh between)."""
+    lago_webhook_hmac_key: str | None = None
+    lago_webhook_issuer: str | None = None
     hf_endpoint: str | None = None
     hf_token: str | None = None
     hf_hub_cache: str | None = None
@@ -152,6 +156,9 @@ class Settings:
             allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
             lago_api_url=_str(env, "LAGO_API_URL"),
             lago_api_key=_str(env, "LAGO_API_KEY"),
+            lago_snapshot_seconds=_float(env, "LAGO_SNAPSHOT_SECONDS", 300.0),
+            lago_webhook_hmac_key=_str(env, "LAGO_WEBHOOK_HMAC_KEY"),
+            lago_webhook_issuer=_str(env, "LAGO_WEBHOOK_ISSUER"),
             hf_endpoint=_str(env, "HF_ENDPOINT"),
             hf_token=_str(env, "HF_TOKEN"),
             hf_hub_cache=_str(env, "HF_HUB_CACHE"),

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from gateway.revenue.facts import SubscriptionFact
+from gateway.revenue.figures import currencies, monthly_amounts, mrr_at, overview
 from gateway.revenue.money import Money, round_cents, rounded
 from gateway.revenue.months import add_months, last_months, month_start, utc
-from gateway.revenue.snapshot import currencies, monthly_amounts, mrr_at, overview
 
 CHURN_DEFINITION = (
     "A month's churn counts the subscriptions active at the month's first instant that are "

@@ -77,6 +77,8 @@ class InvoiceFact:
     currency: str
     net_cents: int
     """Total minus taxes: after discounts, before taxes (Lago's gross revenue)."""
+    count: int = 1
+    """Invoices this fact stands for (a month's sum in the snapshot stands for many)."""
 
 
 def subscription_facts(
@@ -107,13 +109,14 @@ def subscription_facts(
     return facts
 
 
+def invoice_fact(inv: LagoInvoice) -> InvoiceFact:
+    return InvoiceFact(
+        issuing_date=inv.issuing_date,
+        status=inv.status,
+        currency=inv.currency,
+        net_cents=inv.total_amount_cents - inv.taxes_amount_cents,
+    )
+
+
 def invoice_facts(invoices: Iterable[LagoInvoice]) -> list[InvoiceFact]:
-    return [
-        InvoiceFact(
-            issuing_date=inv.issuing_date,
-            status=inv.status,
-            currency=inv.currency,
-            net_cents=inv.total_amount_cents - inv.taxes_amount_cents,
-        )
-        for inv in invoices
-    ]
+    return [invoice_fact(inv) for inv in invoices]

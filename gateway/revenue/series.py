@@ -9,9 +9,9 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from gateway.revenue.facts import InvoiceFact, SubscriptionFact
+from gateway.revenue.figures import currencies, mrr_at
 from gateway.revenue.money import add, round_cents
 from gateway.revenue.months import add_months, last_months, month_close, month_start
-from gateway.revenue.snapshot import currencies, mrr_at
 
 FORECAST_METHOD = (
     "Ordinary least-squares line through the month-end MRR of the last `basisMonths` months "
@@ -67,7 +67,7 @@ def revenue_series(invoices: Iterable[InvoiceFact], as_of: datetime, n: int) -> 
             continue
         month = inv.issuing_date.replace(day=1)
         add(sums.setdefault(month, {}), inv.currency, inv.net_cents)
-        counts[month] = counts.get(month, 0) + 1
+        counts[month] = counts.get(month, 0) + inv.count
     points = [Point(m, {c: int(v) for c, v in sums[m].items()}, counts[m]) for m in sorted(sums)]
     return filled(points, [m.date() for m in months])
 

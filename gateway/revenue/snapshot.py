@@ -1,139 +1,185 @@
-"""Figures at one instant: overview, by plan and by customer."""
+"""The revenue snapshot: what every revenue figure needs, built once and shared (issue 11).
+
+It holds every subscription (the few fields the figures use), the plans, the customers (for
+nested ``customer`` fields), Lago's analytics rows when Lago offers them, and invoiced revenue
+by month. It is built in the background (:mod:`gateway.revenue.builder`), kept fresh by Lago's
+webhooks (:meth:`RevenueSnapshot.apply`) and rebuilt on an interval; requests only read it.
+
+Figures derived from it are memoised per version (:meth:`RevenueSnapshot.memo`), so a
+dashboard's figures cost one computation per change of the data, not one per request. A
+snapshot is changed only by the event loop's one writer (the service), and readers compute
+without awaiting, so nobody sees half an update.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from fractions import Fraction
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
-from gateway.revenue.facts import SubscriptionFact
-from gateway.revenue.money import Amounts, Money, add, round_cents, rounded
+from gateway.backends.lago.models import LagoCustomer, LagoMonthlyAmount, LagoPlan
+from gateway.revenue.facts import Interval, InvoiceFact, SubscriptionFact
 
-
-def active(facts: Iterable[SubscriptionFact], t: datetime) -> list[SubscriptionFact]:
-    return [f for f in facts if f.active_at(t)]
-
-
-def monthly_amounts(facts: Iterable[SubscriptionFact]) -> Amounts:
-    """The exact sum of these subscriptions' monthly amounts, per currency."""
-    amounts: Amounts = {}
-    for fact in facts:
-        add(amounts, fact.currency, fact.monthly)
-    return amounts
-
-
-def mrr_at(facts: Iterable[SubscriptionFact], t: datetime) -> Amounts:
-    """Exact MRR per currency at instant ``t``."""
-    return monthly_amounts(active(facts, t))
-
-
-def currencies(facts: Iterable[SubscriptionFact]) -> set[str]:
-    """Every currency a subscription is billed in (so zero rows are reported too)."""
-    return {f.currency for f in facts}
-
-
-@dataclass(frozen=True, slots=True)
-class CurrencyFigures:
-    currency: str
-    mrr: int
-    arr: int
-    arpu: int | None
-    active_subscriptions: int
-    active_customers: int
-
-
-@dataclass(frozen=True, slots=True)
-class Overview:
-    as_of: datetime
-    active_subscriptions: int
-    active_customers: int
-    by_currency: list[CurrencyFigures]
-
-
-def overview(facts: Sequence[SubscriptionFact], as_of: datetime) -> Overview:
-    """MRR, ARR (12 * the exact MRR), ARPU (MRR / active customers) per currency."""
-    running = active(facts, as_of)
-    mrr = monthly_amounts(running)
-    rows = []
-    for currency in sorted(currencies(facts)):
-        subs = [f for f in running if f.currency == currency]
-        customers = len({f.customer_id for f in subs})
-        exact = mrr.get(currency, Fraction(0))
-        rows.append(
-            CurrencyFigures(
-                currency=currency,
-                mrr=round_cents(exact),
-                arr=round_cents(exact * 12),
-                arpu=round_cents(exact / customers) if customers else None,
-                active_subscriptions=len(subs),
-                active_customers=customers,
-            )
-        )
-    return Overview(
-        as_of=as_of,
-        active_subscriptions=len(running),
-        active_customers=len({f.customer_id for f in running}),
-        by_currency=rows,
-    )
+T = TypeVar("T")
+MEMO_LIMIT = 256
 
 
 @dataclass(slots=True)
-class Breakdown:
-    """MRR of one plan or one customer at an instant."""
+class SubscriptionRecord:
+    """A subscription as the figures need it; its price is resolved against the plans."""
 
-    key: str
-    mrr: list[Money] = field(default_factory=list)
-    active_subscriptions: int = 0
-    active_customers: int = 0
+    external_id: str
+    customer_id: str
+    plan_code: str
+    status: str
+    started_at: datetime | None
+    terminated_at: datetime | None
+    amount_cents: int | None
+    """The subscription's own price (plan overrides), else the plan's."""
+    currency: str | None
 
+
+@dataclass(slots=True)
+class Analytics:
+    """Lago's own monthly rows (None in the snapshot when Lago answers 403)."""
+
+    mrr: list[LagoMonthlyAmount]
+    gross: list[LagoMonthlyAmount]
+
+
+@dataclass(slots=True)
+class InvoicedMonths:
+    """Finalized invoices' net revenue: frozen sums for older months, one entry per invoice
+    for recent ones (``since`` on), which webhooks can still change."""
+
+    since: date
+    sums: dict[date, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    """month -> currency -> (net cents, invoice count), months before ``since``."""
+    recent: dict[str, InvoiceFact] = field(default_factory=dict)
+    """lago_id -> invoice, issued on or after ``since`` (every status)."""
+
+    def add(self, lago_id: str, fact: InvoiceFact) -> None:
+        if fact.issuing_date >= self.since:
+            self.recent[lago_id] = fact
+        elif fact.status == "finalized":
+            month = self.sums.setdefault(fact.issuing_date.replace(day=1), {})
+            net, count = month.get(fact.currency, (0, 0))
+            month[fact.currency] = (net + fact.net_cents, count + 1)
+
+    def facts(self) -> list[InvoiceFact]:
+        """One fact per month and currency for the frozen months, plus the recent invoices."""
+        frozen = [
+            InvoiceFact(month, "finalized", currency, net, count)
+            for month, by_currency in self.sums.items()
+            for currency, (net, count) in by_currency.items()
+        ]
+        return [*frozen, *self.recent.values()]
+
+
+class RevenueSnapshot:
+    def __init__(
+        self,
+        *,
+        subscriptions: dict[str, SubscriptionRecord],
+        plans: dict[str, LagoPlan],
+        customers: dict[str, LagoCustomer],
+        analytics: Analytics | None,
+        invoiced: InvoicedMonths | None,
+        built_at: datetime,
+        cursor: int,
+        version: int = 1,
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.plans = plans
+        """Plan code -> plan, in Lago's order (newest first)."""
+        self.customers = customers
+        self.analytics = analytics
+        self.invoiced = invoiced
+        self.built_at = built_at
+        self.updated_at = built_at
+        """The latest information it holds: the build, or the newest webhook applied."""
+        self.cursor = cursor
+        """Position in the webhook log up to which events are applied."""
+        self.version = version
+        self._memo: dict[Any, Any] = {}
+
+    # -- reading ---------------------------------------------------------------------------
     @property
-    def rank(self) -> int:
-        """The largest per-currency MRR: amounts in different currencies are not added."""
-        return max((m.amount_cents for m in self.mrr), default=0)
+    def as_of(self) -> datetime:
+        return self.updated_at
+
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` once per version of the data (bounded: figures at many explicit
+        instants must not grow memory)."""
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_LIMIT:
+                facts = self._memo.get("facts")
+                self._memo.clear()
+                if facts is not None:
+                    self._memo["facts"] = facts
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def facts(self) -> list[SubscriptionFact]:
+        """One fact per subscription whose plan is known (a deleted plan has no interval)."""
+        return self.memo("facts", lambda: list(_facts(self.subscriptions.values(), self.plans)))
+
+    def plan_codes(self) -> list[str]:
+        return list(self.plans)
+
+    # -- changing --------------------------------------------------------------------------
+    def changed(self, at: datetime | None = None) -> None:
+        self.version += 1
+        self._memo.clear()
+        if at is not None and at > self.updated_at:
+            self.updated_at = at
+
+    def upsert_subscription(self, record: SubscriptionRecord) -> None:
+        self.subscriptions[record.external_id] = record
+
+    def upsert_customer(self, customer: LagoCustomer) -> None:
+        self.customers[customer.external_id] = customer
+
+    def upsert_plan(self, plan: LagoPlan) -> None:
+        self.plans[plan.code] = plan
+
+    def delete_plan(self, code: str) -> None:
+        self.plans.pop(code, None)
+
+    def upsert_invoice(self, lago_id: str, fact: InvoiceFact) -> None:
+        if self.invoiced is not None:
+            self.invoiced.add(lago_id, fact)
+
+    def size(self) -> dict[str, int]:
+        return {
+            "subscriptions": len(self.subscriptions),
+            "customers": len(self.customers),
+            "plans": len(self.plans),
+            "recentInvoices": len(self.invoiced.recent) if self.invoiced else 0,
+        }
 
 
-def _breakdown(
-    facts: Sequence[SubscriptionFact], as_of: datetime, key: str, keys: Iterable[str] = ()
-) -> list[Breakdown]:
-    groups: dict[str, list[SubscriptionFact]] = {k: [] for k in keys}
-    for fact in active(facts, as_of):
-        groups.setdefault(getattr(fact, key), []).append(fact)
-    rows = []
-    for name, subs in groups.items():
-        rows.append(
-            Breakdown(
-                key=name,
-                mrr=rounded(monthly_amounts(subs)),
-                active_subscriptions=len(subs),
-                active_customers=len({f.customer_id for f in subs}),
-            )
+def _facts(
+    records: Iterable[SubscriptionRecord], plans: dict[str, LagoPlan]
+) -> Iterable[SubscriptionFact]:
+    intervals = {code: Interval(p.interval) for code, p in plans.items()}
+    for r in records:
+        plan = plans.get(r.plan_code)
+        if plan is None:
+            continue
+        yield SubscriptionFact(
+            external_id=r.external_id,
+            customer_id=r.customer_id,
+            plan_code=r.plan_code,
+            status=r.status,
+            started_at=r.started_at,
+            terminated_at=r.terminated_at,
+            interval=intervals[r.plan_code],
+            amount_cents=r.amount_cents if r.amount_cents is not None else plan.amount_cents,
+            currency=r.currency or plan.amount_currency,
         )
-    return rows
 
 
-def ranked(rows: list[Breakdown], currency: str | None = None) -> list[Breakdown]:
-    """Highest MRR first (ties by key); with ``currency``, only that currency's amounts."""
-    if currency is not None:
-        rows = [
-            Breakdown(r.key, [m for m in r.mrr if m.currency == currency], r.active_subscriptions,
-                      r.active_customers)
-            for r in rows
-            if any(m.currency == currency for m in r.mrr)
-        ]  # fmt: skip
-    return sorted(rows, key=lambda r: (-r.rank, r.key))
-
-
-def by_plan(
-    facts: Sequence[SubscriptionFact], as_of: datetime, plan_codes: Iterable[str] = ()
-) -> list[Breakdown]:
-    """Every plan in ``plan_codes`` (zero rows included) and every plan with active
-    subscriptions, highest MRR first."""
-    return ranked(_breakdown(facts, as_of, "plan_code", plan_codes))
-
-
-def by_customer(
-    facts: Sequence[SubscriptionFact], as_of: datetime, currency: str | None = None
-) -> list[Breakdown]:
-    """Customers with at least one active subscription, highest MRR first."""
-    return ranked(_breakdown(facts, as_of, "customer_id"), currency)
+def utcnow() -> datetime:
+    return datetime.now(UTC)

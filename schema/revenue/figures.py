@@ -8,7 +8,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.revenue import churn as churn_math
-from gateway.revenue import snapshot
+from gateway.revenue import figures
 from gateway.revenue.money import Money as MoneyValue
 from schema.revenue.types import BillingCustomer, BillingPlan, Money, load_customer, load_plan
 
@@ -29,7 +29,7 @@ class RevenueCurrency:
     active_customers: int
 
     @classmethod
-    def of(cls, row: snapshot.CurrencyFigures) -> RevenueCurrency:
+    def of(cls, row: figures.CurrencyFigures) -> RevenueCurrency:
         c = row.currency
         return cls(
             currency=c,
@@ -63,7 +63,7 @@ class RevenueOverview:
         return [c.arpu for c in self.currencies if c.arpu is not None]
 
     @classmethod
-    def of(cls, o: snapshot.Overview) -> RevenueOverview:
+    def of(cls, o: figures.Overview) -> RevenueOverview:
         return cls(
             as_of=o.as_of,
             active_subscriptions=o.active_subscriptions,
@@ -84,7 +84,7 @@ class RevenuePlan:
         return await load_plan(info, self.plan_code)
 
     @classmethod
-    def of(cls, row: snapshot.Breakdown) -> RevenuePlan:
+    def of(cls, row: figures.Breakdown) -> RevenuePlan:
         return cls(
             plan_code=row.key,
             mrr=Money.many(row.mrr),
@@ -104,7 +104,7 @@ class RevenueCustomer:
         return await load_customer(info, self.customer_id)
 
     @classmethod
-    def of(cls, row: snapshot.Breakdown) -> RevenueCustomer:
+    def of(cls, row: figures.Breakdown) -> RevenueCustomer:
         return cls(
             customer_id=row.key,
             mrr=Money.many(row.mrr),

@@ -8,10 +8,11 @@ from enum import Enum
 
 import strawberry
 
-from gateway.backends.lago.loaders import CustomerLoader, LagoLists, PlanLoader
 from gateway.backends.lago.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.context import Info
+from gateway.revenue.loaders import CustomerLoader, PlanLoader
 from gateway.revenue.money import Money as MoneyValue
+from gateway.revenue.service import RevenueService
 from schema.scalars import Cents
 
 
@@ -115,17 +116,21 @@ class BillingPlan:
         )
 
 
-def lago_lists(info: Info) -> LagoLists:
-    """Lago's whole lists, each read once per request."""
-    return info.context.loaders.get(LagoLists, info.context.services.backends.lago)
+def _customers(service: RevenueService) -> CustomerLoader:
+    return service.customer_loader()
+
+
+def _plans(service: RevenueService) -> PlanLoader:
+    return service.plan_loader()
 
 
 def customer_loader(info: Info) -> CustomerLoader:
-    return info.context.loaders.get(CustomerLoader, lago_lists(info))
+    """One per request (batches and de-duplicates the request's keys)."""
+    return info.context.loaders.get(_customers, info.context.services.revenue)
 
 
 def plan_loader(info: Info) -> PlanLoader:
-    return info.context.loaders.get(PlanLoader, lago_lists(info))
+    return info.context.loaders.get(_plans, info.context.services.revenue)
 
 
 async def load_customer(info: Info, external_id: str) -> BillingCustomer | None:

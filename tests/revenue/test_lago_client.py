@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from starlette.routing import Route
 
 from gateway.backends.lago import LagoClient, LagoEvent
 from gateway.backends.lago.client import api_base
-from gateway.backends.lago.loaders import CustomerLoader, LagoLists, PlanLoader
 from gateway.errors import BackendError, BackendRejected
+from gateway.revenue.builder import build_snapshot
+from gateway.revenue.loaders import CustomerLoader, PlanLoader
 from gateway.sandbox.base import Sandbox
 from gateway.sandbox.lago import DEFAULT_API_KEY, LagoSandbox
 from gateway.sandbox.lago_seed import LagoData
@@ -56,14 +58,24 @@ async def test_page_size_is_capped_and_all_statuses_are_asked_for(
     assert {s.status for s in active} == {"active"}
 
 
-async def test_the_total_items_guard_refuses_before_loading(
-    lago: LagoSandbox, lago_url: str
+async def test_a_window_costs_one_call_whatever_the_list_length(
+    lago: LagoSandbox, lago_url: str, lago_data: LagoData
 ) -> None:
-    async with LagoClient(base_url=lago_url, api_key=DEFAULT_API_KEY, max_items=250) as guarded:
-        with pytest.raises(BackendError, match="more than the gateway loads"):
-            await guarded.customers()  # 300 customers
-        assert len(await guarded.plans()) == 9
-    assert lago.counts["GET /api/v1/customers"] == 1  # only the page that announced the total
+    async with LagoClient(base_url=lago_url, api_key=DEFAULT_API_KEY) as client:
+        lago.reset_counts()
+        page, total = await client.customers_page(offset=100, limit=100)
+        assert total == len(lago_data.customers)
+        assert [c.external_id for c in page] == [
+            c["external_id"] for c in lago_data.customers[100:200]
+        ]
+        assert lago.total == 1
+        # An unaligned window: two calls of the smallest pages that cover it.
+        lago.reset_counts()
+        page, _ = await client.customers_page(offset=50, limit=100)
+        assert [c.external_id for c in page] == [
+            c["external_id"] for c in lago_data.customers[50:150]
+        ]
+        assert lago.total == 2
 
 
 async def test_a_list_that_grows_while_listed_is_followed(serve_app: ServeApp) -> None:
@@ -160,13 +172,12 @@ def test_events_are_validated_before_sending() -> None:
     assert LagoEvent("t", "s", "c", timestamp=1.25).to_wire()["timestamp"] == "1.25"
 
 
-async def test_customer_loader_batches_and_dedupes(
-    client: LagoClient, lago: LagoSandbox, lago_data: LagoData
+async def test_customer_loader_batches_and_dedupes_without_a_snapshot(
+    client: LagoClient, lago: LagoSandbox
 ) -> None:
-    lists = LagoLists(client)
-    few = CustomerLoader(lists)
+    loader = CustomerLoader(client, None)
     found = await asyncio.gather(
-        *(few.load(k) for k in ["cus_0001", "cus_0002", "cus_0001", "cus_x"])
+        *(loader.load(k) for k in ["cus_0001", "cus_0002", "cus_0001", "cus_x"])
     )
     assert [c.external_id if c else None for c in found] == [
         "cus_0001",
@@ -174,24 +185,18 @@ async def test_customer_loader_batches_and_dedupes(
         "cus_0001",
         None,
     ]
-    assert lago.total == 3  # two customers and the unknown one, each once
-    lago.reset_counts()
-    many = CustomerLoader(LagoLists(client))
-    keys = [f"cus_{i:04d}" for i in range(1, 41)] * 2
-    found = await asyncio.gather(*(many.load(k) for k in keys))
-    assert [c.external_id for c in found] == keys
-    assert dict(lago.counts) == {"GET /api/v1/customers": math.ceil(len(lago_data.customers) / 100)}
+    assert lago.total == 3  # two customers and the unknown one, each once; no list call
+    assert lago.counts["GET /api/v1/customers"] == 0
 
 
-async def test_plan_loader_uses_the_list_from_two_codes(
-    client: LagoClient, lago: LagoSandbox
+async def test_loaders_serve_what_the_snapshot_holds_without_calls(
+    client: LagoClient, lago: LagoSandbox, lago_data: LagoData, now: datetime
 ) -> None:
-    lists = LagoLists(client)
-    one = await PlanLoader(lists).load("pro")
-    assert one is not None and one.name == "Pro"
-    assert dict(lago.counts) == {"GET /api/v1/plans/pro": 1}
+    snapshot = await build_snapshot(client, now=now, cursor=0)
     lago.reset_counts()
-    loader = PlanLoader(lists)
-    found = await asyncio.gather(loader.load("pro"), loader.load("team"), loader.load("gone"))
-    assert [p.code if p else None for p in found] == ["pro", "team", None]
-    assert dict(lago.counts) == {"GET /api/v1/plans": 1}
+    keys = [f"cus_{i:04d}" for i in range(1, 41)] * 2
+    found = await asyncio.gather(*(CustomerLoader(client, snapshot).load(k) for k in keys))
+    assert [c.external_id for c in found] == keys
+    plans = await asyncio.gather(*(PlanLoader(client, snapshot).load(c) for c in ("pro", "gone")))
+    assert [p.code if p else None for p in plans] == ["pro", None]
+    assert dict(lago.counts) == {"GET /api/v1/plans/gone": 1}  # only the key it lacks

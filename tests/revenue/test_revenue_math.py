@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from gateway.revenue import churn, series, snapshot
+from gateway.revenue import churn, figures, series
 from gateway.revenue.facts import Interval, SubscriptionFact, monthly_amount
 from gateway.revenue.money import Money, round_cents
 from gateway.revenue.months import add_months, last_months, month_close
@@ -50,7 +50,7 @@ def test_rounding_is_once_and_symmetric() -> None:
     assert round_cents(Fraction(24999, 10000)) == 2
     # Three yearly 100-cent plans: 3 * 8.33 would be 24.99; the exact sum is 25.
     facts = [fact(f"s{i}", amount=100, interval=Interval.YEARLY) for i in range(3)]
-    row = snapshot.overview(facts, T0 + timedelta(days=1)).by_currency[0]
+    row = figures.overview(facts, T0 + timedelta(days=1)).by_currency[0]
     assert (row.mrr, row.arr, row.arpu) == (25, 300, 25)
 
 
@@ -60,7 +60,7 @@ def test_currencies_are_never_summed_and_zero_rows_stay() -> None:
         fact("b", amount=500, customer="y", currency="EUR"),
         fact("c", amount=700, currency="GBP", start=T0 + timedelta(days=40)),  # not yet
     ]
-    view = snapshot.overview(facts, T0 + timedelta(days=2))
+    view = figures.overview(facts, T0 + timedelta(days=2))
     assert [(r.currency, r.mrr, r.active_customers, r.arpu) for r in view.by_currency] == [
         ("EUR", 500, 1, 500),
         ("GBP", 0, 0, None),
@@ -157,8 +157,8 @@ def test_ranking_by_customer() -> None:
         fact("c", amount=500, customer="mid"),
         fact("d", amount=50, customer="mid", currency="EUR"),
     ]
-    assert [r.key for r in snapshot.by_customer(facts, at)] == ["big", "mid", "small"]
-    eur = snapshot.by_customer(facts, at, "EUR")
+    assert [r.key for r in figures.by_customer(facts, at)] == ["big", "mid", "small"]
+    eur = figures.by_customer(facts, at, "EUR")
     assert [(r.key, r.mrr) for r in eur] == [
         ("big", [Money("EUR", 900)]),
         ("mid", [Money("EUR", 50)]),

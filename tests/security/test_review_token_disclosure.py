@@ -4,6 +4,7 @@ the CLI's listing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gateway.store import open_store
 from tests.plugins.app import Gateway
 from tests.security.review_env import read_all
 
@@ -78,13 +80,19 @@ def test_token_list_shows_neither_secrets_nor_hashes_nor_raw_control_characters(
     tmp_path: Path,
 ) -> None:
     hostile = "evil\x1b[2J\x1b]0;owned\x07\nfake-id\tadmin\tadmin\tactive\rX"
-    tokens = []
-    for subject in ("ci-bot", hostile):
-        created = _cli(tmp_path, "token", "create", "--subject", subject, "--role", "viewer")
-        assert created.returncode == 0, created.stderr
-        assert not any(c in created.stderr for c in "\x1b\x07\r"), created.stderr
-        assert f"subject {subject.encode('unicode_escape').decode()}," in created.stderr
-        tokens.append(created.stdout.strip())
+    # A hostile subject is refused outright (ASCII subjects only), nothing stored.
+    refused = _cli(tmp_path, "token", "create", "--subject", hostile, "--role", "viewer")
+    assert refused.returncode == 2 and "subject must be" in refused.stderr
+    assert not any(c in refused.stderr for c in "\x1b\x07\r")
+    # So is an unknown hostile role name, and the refusal is escaped too.
+    bad_role = _cli(tmp_path, "token", "create", "--subject", "evil-bot", "--role", hostile)
+    assert bad_role.returncode == 2 and "unknown roles: evil\\x1b" in bad_role.stderr
+    assert not any(c in bad_role.stderr for c in "\x1b\x07\r")
+    created = _cli(tmp_path, "token", "create", "--subject", "ci-bot", "--role", "viewer")
+    assert created.returncode == 0, created.stderr
+    # A token written by an older version, before subjects were checked, still lists safely.
+    legacy = asyncio.run(_plant_legacy_token(tmp_path, hostile))
+    tokens = [created.stdout.strip(), legacy]
     revoked = _cli(tmp_path, "token", "revoke", SECRET.fullmatch(tokens[1]).group(1))  # type: ignore[union-attr]
     assert revoked.returncode == 0 and "\x1b" not in revoked.stdout
 
@@ -101,3 +109,20 @@ def test_token_list_shows_neither_secrets_nor_hashes_nor_raw_control_characters(
         == "evil\\x1b[2J\\x1b]0;owned\\x07\\nfake-id\\tadmin\\tadmin\\tactive\\rX"
     )
     assert "revoked" in evil
+
+
+async def _plant_legacy_token(tmp_path: Path, subject: str) -> str:
+    """Write a token document as an older version could have (no subject check)."""
+    store = open_store(f"sqlite:///{tmp_path / 'cli.db'}")
+    await store.open()
+    try:
+        await store.put(
+            "api_tokens",
+            "Legacy0001",
+            {"secret_sha256": hashlib.sha256(b"x" * 43).hexdigest(), "subject": subject,
+             "roles": ["viewer"], "created_at": 1.0, "expires_at": None,
+             "last_used_at": None, "revoked_at": None},
+        )  # fmt: skip
+    finally:
+        await store.close()
+    return "ogw_Legacy0001_" + "x" * 43

@@ -1,14 +1,12 @@
 """LagoClient: typed calls to Lago's REST API v1 (``<LAGO_API_URL>/api/v1``, Bearer key).
 
-List calls follow every page (``page``/``per_page``, ``meta``): the first page tells how many
-there are, the rest are fetched a few at a time, and ``next_page`` is followed past the
-announced end should the list grow meanwhile. ``per_page`` is capped, and a list longer than
-``max_items`` is refused rather than loaded.
+``*_page`` calls fetch one window of a list with Lago's own ``page``/``per_page`` (what a
+connection asks for: cost independent of the list's length); the whole-list calls follow
+every page, for the revenue snapshot built in the background (:mod:`.paging`).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -45,7 +43,6 @@ class LagoClient(PagedLists, BackendClient):
         timeout: float = 10.0,
         observer: CallObserver | None = None,
         page_size: int = MAX_PAGE_SIZE,
-        max_items: int = 50_000,
         page_concurrency: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
         **options: Any,
@@ -63,7 +60,6 @@ class LagoClient(PagedLists, BackendClient):
             **options,
         )
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-        self.max_items = max_items
         self.page_concurrency = max(1, page_concurrency)
 
     @classmethod
@@ -79,11 +75,21 @@ class LagoClient(PagedLists, BackendClient):
     async def customers(self) -> list[LagoCustomer]:
         return await self.list_all("/customers", "customers", LagoCustomer.from_wire)
 
+    async def customers_page(self, *, offset: int, limit: int) -> tuple[list[LagoCustomer], int]:
+        return await self.window(
+            "/customers", "customers", LagoCustomer.from_wire, None, offset=offset, limit=limit
+        )
+
     async def customer(self, external_id: str) -> LagoCustomer | None:
         return await self._one(f"/customers/{_seg(external_id)}", "customer", LagoCustomer)
 
     async def plans(self) -> list[LagoPlan]:
         return await self.list_all("/plans", "plans", LagoPlan.from_wire)
+
+    async def plans_page(self, *, offset: int, limit: int) -> tuple[list[LagoPlan], int]:
+        return await self.window(
+            "/plans", "plans", LagoPlan.from_wire, None, offset=offset, limit=limit
+        )
 
     async def plan(self, code: str) -> LagoPlan | None:
         return await self._one(f"/plans/{_seg(code)}", "plan", LagoPlan)
@@ -96,15 +102,28 @@ class LagoClient(PagedLists, BackendClient):
         plan_code: str | None = None,
     ) -> list[LagoSubscription]:
         """Every subscription in ``statuses`` (Lago alone would list only active ones)."""
-        params = _clean(
-            {
-                "status[]": list(statuses),
-                "external_customer_id": external_customer_id,
-                "plan_code": plan_code,
-            }
-        )
+        params = subscription_filters(statuses, external_customer_id, plan_code)
         return await self.list_all(
             "/subscriptions", "subscriptions", LagoSubscription.from_wire, params
+        )
+
+    async def subscriptions_page(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        statuses: Sequence[str] = ALL_STATUSES,
+        external_customer_id: str | None = None,
+        plan_code: str | None = None,
+    ) -> tuple[list[LagoSubscription], int]:
+        params = subscription_filters(statuses, external_customer_id, plan_code)
+        return await self.window(
+            "/subscriptions",
+            "subscriptions",
+            LagoSubscription.from_wire,
+            params,
+            offset=offset,
+            limit=limit,
         )
 
     async def invoices(
@@ -127,25 +146,25 @@ class LagoClient(PagedLists, BackendClient):
         )
         return await self.list_all("/invoices", "invoices", LagoInvoice.from_wire, params)
 
+    async def invoices_page(
+        self, *, offset: int, limit: int, **filters: Any
+    ) -> tuple[list[LagoInvoice], int]:
+        """Invoices ``offset`` .. ``offset + limit`` in Lago's order (newest first), and the
+        total; filters as :func:`invoice_filters`."""
+        params = invoice_filters(**filters)
+        return await self.window(
+            "/invoices", "invoices", LagoInvoice.from_wire, params, offset=offset, limit=limit
+        )
+
     async def invoice_window(
         self, offset: int, limit: int, **filters: Any
     ) -> tuple[list[LagoInvoice], int]:
-        """Invoices ``offset`` .. ``offset + limit`` in Lago's order (newest first) and the
-        total, fetching only the pages that cover the window."""
-        params = invoice_filters(**filters)
-        size = self.page_size
-        first_page, last_page = offset // size + 1, max(offset + limit - 1, offset) // size + 1
-        pages = await self._gather(
-            [
-                functools.partial(
-                    self._page, "/invoices", "invoices", LagoInvoice.from_wire, params, p
-                )
-                for p in range(first_page, last_page + 1)
-            ]
-        )
-        items = [item for page_items, _ in pages for item in page_items]
-        start = offset - (first_page - 1) * size
-        return items[start : start + limit], pages[0][1].total_count
+        return await self.invoices_page(offset=offset, limit=limit, **filters)
+
+    async def webhook_public_key(self) -> str:
+        """Lago's key for webhook JWTs: base64 of a PEM (or DER) RSA public key."""
+        response = await self.request("GET", "/webhooks/public_key")
+        return response.text.strip()
 
     # -- analytics ----------------------------------------------------------------------------
     async def mrr(
@@ -229,6 +248,18 @@ def invoice_filters(
             "statuses[]": list(statuses),
             "payment_statuses[]": list(payment_statuses),
             "currency": currency,
+        }
+    )
+
+
+def subscription_filters(
+    statuses: Sequence[str], external_customer_id: str | None, plan_code: str | None
+) -> dict[str, Any]:
+    return _clean(
+        {
+            "status[]": list(statuses),
+            "external_customer_id": external_customer_id,
+            "plan_code": plan_code,
         }
     )
 

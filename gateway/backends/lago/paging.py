@@ -1,7 +1,11 @@
-"""Paged lists (DESIGN §8): every page of a Lago list, a page-size cap, a total-items guard.
+"""Lago's paged lists (DESIGN §8): a window of a list, or every page of it.
 
-The first page tells how many pages there are; the rest are fetched ``page_concurrency`` at a
-time, and ``next_page`` is followed past the announced end should the list grow meanwhile.
+A *window* (``offset``, ``limit``) is what a connection asks for: it costs the fewest Lago
+calls that cover it (:func:`plan_window`), one call for a page of up to 100 items whose offset
+is a multiple of its size — whatever the size of the list. *Every page* is for the revenue
+snapshot, built in the background: the first page tells how many pages there are, the rest
+are fetched ``page_concurrency`` at a time, and ``next_page`` is followed past the announced
+end should the list grow meanwhile. There is no cap on a list's length.
 """
 
 from __future__ import annotations
@@ -30,15 +34,35 @@ class PagedLists(_Base):
     """Mixed into a :class:`~gateway.backends.base.BackendClient` subclass."""
 
     page_size: int = MAX_PAGE_SIZE
-    max_items: int = 50_000
     page_concurrency: int = 4
+
+    async def window(
+        self,
+        path: str,
+        key: str,
+        parse: Callable[[Any], T],
+        params: Params | None,
+        *,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[T], int]:
+        """Items ``offset`` .. ``offset + limit`` of a list and its total (Lago's ``meta``)."""
+        size, first_page, pages = plan_window(offset, limit, self.page_size)
+        got = await self._gather(
+            [
+                functools.partial(self._page, path, key, parse, params, p, size)
+                for p in range(first_page, first_page + pages)
+            ]
+        )
+        items = [item for page_items, _ in got for item in page_items]
+        start = offset - (first_page - 1) * size
+        return items[start : start + limit], got[0][1].total_count
 
     async def list_all(
         self, path: str, key: str, parse: Callable[[Any], T], params: Params | None = None
     ) -> list[T]:
         """Every item of a paginated list, de-duplicated by ``lago_id`` (see module doc)."""
         items, meta = await self._page(path, key, parse, params, 1)
-        self._guard(path, meta.total_count)
         rest = await self._gather(
             [
                 functools.partial(self._page, path, key, parse, params, p)
@@ -55,13 +79,18 @@ class PagedLists(_Base):
             if not page_items:
                 break
             items += page_items
-            self._guard(path, len(items))
         return _dedupe(items)
 
     async def _page(
-        self, path: str, key: str, parse: Callable[[Any], T], params: Params | None, page: int
+        self,
+        path: str,
+        key: str,
+        parse: Callable[[Any], T],
+        params: Params | None,
+        page: int,
+        size: int | None = None,
     ) -> tuple[list[T], PageMeta]:
-        query = {**(params or {}), "page": page, "per_page": self.page_size}
+        query = {**(params or {}), "page": page, "per_page": size or self.page_size}
         body = await self.get_json(path, params=query)
         return self._parse(
             path, lambda: ([parse(r) for r in rows(body, key)], PageMeta.from_wire(body["meta"]))
@@ -84,14 +113,6 @@ class PagedLists(_Base):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    def _guard(self, path: str, count: int) -> None:
-        if count > self.max_items:
-            raise BackendError(
-                f"{self.name}: {path} lists {count} items, "
-                f"more than the gateway loads ({self.max_items})",
-                backend=self.name,
-            )
-
     def _parse(self, path: str, build: Callable[[], T]) -> T:
         try:
             return build()
@@ -99,6 +120,21 @@ class PagedLists(_Base):
             raise BackendError(
                 f"unexpected response from {self.name} on {path}: {exc}", backend=self.name
             ) from None
+
+
+def plan_window(offset: int, limit: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int, int]:
+    """(page size, first page, page count) covering ``offset .. offset + limit``: the fewest
+    calls, then the smallest pages (fewer items to parse). A connection that keeps its
+    ``first`` gets one call per page of up to 100 items."""
+    if limit <= 0:
+        return 1, offset + 1, 1  # one item, for the total alone
+    best = (0, 0)
+    for size in range(1, max_size + 1):
+        calls = -(-(offset % size + limit) // size)
+        if best == (0, 0) or calls < best[0]:
+            best = (calls, size)
+    calls, size = best
+    return size, offset // size + 1, calls
 
 
 def rows(body: Any, key: str) -> list[Any]:
