@@ -11,8 +11,6 @@ fields, pagination ``meta`` and error bodies (401 without the Bearer key, 404 ``
 
 from __future__ import annotations
 
-import json
-import math
 from datetime import date, datetime
 from typing import Any
 
@@ -24,48 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.sandbox.base import Sandbox
 from gateway.sandbox.lago_analytics import gross_revenue_rows, mrr_rows
+from gateway.sandbox.lago_changes import LagoChanges
 from gateway.sandbox.lago_events import MAX_BATCH, EventStore, validate
+from gateway.sandbox.lago_http import error, invalid, json_body, number, paginate
 from gateway.sandbox.lago_seed import DEFAULT_SEED, LagoData, seed_data
+from gateway.sandbox.lago_webhooks import WebhookSender
 
 DEFAULT_API_KEY = "lago-sandbox-key"
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
-
-
-def error(status: int, code: str | None = None, **extra: Any) -> JSONResponse:
-    titles = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              422: "Unprocessable entity"}  # fmt: skip
-    body: dict[str, Any] = {"status": status, "error": titles.get(status, "Error")}
-    if code is not None:
-        body["code"] = code
-    return JSONResponse({**body, **extra}, status_code=status)
-
-
-def invalid(details: dict[str, Any]) -> JSONResponse:
-    return error(422, "validation_errors", error_details=details)
-
-
-def _number(request: Request, name: str, default: int) -> int:
-    try:
-        value = int(request.query_params.get(name, default))
-    except ValueError:
-        return default  # Lago's to_i: garbage becomes the default page
-    return value if value >= 1 else default
-
-
-def paginate(request: Request, key: str, items: list[Any]) -> JSONResponse:
-    page = _number(request, "page", 1)
-    per_page = min(_number(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
-    total = len(items)
-    pages = math.ceil(total / per_page)
-    meta = {
-        "current_page": page,
-        "next_page": page + 1 if page < pages else None,
-        "prev_page": page - 1 if page > 1 else None,
-        "total_pages": pages,
-        "total_count": total,
-    }
-    return JSONResponse({key: items[(page - 1) * per_page : page * per_page], "meta": meta})
 
 
 class _RequireKey:
@@ -101,6 +64,9 @@ class LagoSandbox(Sandbox):
         self.analytics = analytics
         """False: the analytics endpoints answer 403 feature_unavailable (a knob)."""
         self._events = EventStore(self.data.by_subscription)
+        self.webhooks = WebhookSender(hmac_key=api_key)
+        """Registered endpoints get Lago's signed webhooks when subscriptions change."""
+        self._changes = LagoChanges(self.data, self.webhooks)
         api = Starlette(routes=self._routes(), exception_handlers={404: self._not_found})
         app = Starlette(routes=[Route("/health", self._health), Mount("/api/v1", api)])
         super().__init__(_RequireKey(app, self), latency=latency)
@@ -128,8 +94,9 @@ class LagoSandbox(Sandbox):
             Route("/customers/{external_id}", self._customer),
             Route("/plans", self._plans),
             Route("/plans/{code}", self._plan),
-            Route("/subscriptions", self._subscriptions),
-            Route("/subscriptions/{external_id}", self._subscription),
+            Route("/subscriptions", self._subscriptions, methods=["GET"]),
+            Route("/subscriptions/{external_id}", self._subscription, methods=["GET"]),
+            *self._changes.routes(),
             Route("/invoices", self._invoices),
             Route("/invoices/{lago_id}", self._invoice),
             Route("/analytics/mrr", self._mrr),
@@ -207,7 +174,7 @@ class LagoSandbox(Sandbox):
     def _analytics_params(self, request: Request) -> tuple[int, str | None] | Response:
         if not self.analytics:
             return error(403, "feature_unavailable")
-        months = _number(request, "months", 12)
+        months = number(request, "months", 12)
         return min(months, 120), request.query_params.get("currency")
 
     async def _mrr(self, request: Request) -> Response:
@@ -235,7 +202,7 @@ class LagoSandbox(Sandbox):
         return paginate(request, "events", items)
 
     async def _create_event(self, request: Request) -> Response:
-        body = await _json(request)
+        body = await json_body(request)
         if not isinstance(body, dict) or "event" not in body:
             return error(400, message="param is missing or the value is empty: event")
         errors = validate(body["event"])
@@ -244,7 +211,7 @@ class LagoSandbox(Sandbox):
         return JSONResponse({"event": self._events.add(body["event"])})
 
     async def _create_batch(self, request: Request) -> Response:
-        body = await _json(request)
+        body = await json_body(request)
         events = body.get("events") if isinstance(body, dict) else None
         if not isinstance(events, list) or not events:
             return error(400, message="param is missing or the value is empty: events")
@@ -254,13 +221,6 @@ class LagoSandbox(Sandbox):
         if errors:  # all or nothing, like Lago
             return invalid(errors)
         return JSONResponse({"events": [self._events.add(ev) for ev in events]})
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError:
-        return None
 
 
 def create_app(**options: Any) -> LagoSandbox:

@@ -84,10 +84,14 @@ async def test_calls_do_not_grow_with_the_size_of_lago(
             "subscriptions(first: 100) { nodes { customer { name } plan { name } } } } }"
         )
         calls[customers] = dict(lago.counts)
-    assert calls[100] == calls[1000] == {
-        "GET /api/v1/customers": 1,
-        "GET /api/v1/subscriptions": 1,
-    }
+    assert (
+        calls[100]
+        == calls[1000]
+        == {
+            "GET /api/v1/customers": 1,
+            "GET /api/v1/subscriptions": 1,
+        }
+    )
 
 
 async def test_filters_are_passed_to_lago(
@@ -107,9 +111,7 @@ async def test_filters_are_passed_to_lago(
         if s["plan_code"] == "enterprise" and s["status"] == "active"
     ]
     assert connection["totalCount"] == len(wanted)
-    assert {(n["planCode"], n["status"]) for n in connection["nodes"]} <= {
-        ("enterprise", "ACTIVE")
-    }
+    assert {(n["planCode"], n["status"]) for n in connection["nodes"]} <= {("enterprise", "ACTIVE")}
     assert lago.counts["GET /api/v1/subscriptions"] == 1
 
 
