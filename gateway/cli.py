@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from gateway.sandbox.suite import start_sandbox_mode
 
         suite, settings = start_sandbox_mode(settings)
+        suite.point_webhooks_at(url)
         target, args.workers = (lambda: suite.create_app(settings)), 1
     try:
         asyncio.run(_bootstrap(settings, url))

@@ -119,6 +119,13 @@ class SandboxSuite:
         app.router.lifespan_context = lifespan
         return app
 
+    def point_webhooks_at(self, gateway_url: str) -> None:
+        """Register the gateway's webhook route with the fakes that send webhooks (Lago), as
+        an operator does in Lago's settings."""
+        lago = self.running.get("lago")
+        if lago is not None:
+            lago.app.webhooks.add(f"{gateway_url}/v1/webhooks/lago", "jwt")
+
     def app(self, name: str) -> Any:
         """The running sandbox (its ``counts``, faults, seeded data) by entry name."""
         return self.running[name].app
