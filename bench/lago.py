@@ -1,24 +1,33 @@
-"""Issue 3: ``revenue`` over the Lago sandbox with 20 ms of latency per call — Lago calls per
-query (the nested-subscriptions N+1 query and the overview) and latency in round trips."""
+"""Issue 11: revenue cost follows the question, not the size of Lago.
+
+Part 1, Lago calls per query with the sandbox seeded at ~1,000 / 10,000 / 100,000
+subscriptions (the snapshot built first), plus the time the background build took and the
+gateway's RSS. Part 2, with 20 ms per Lago call (the ~10,000 account): the overview and two
+page queries under load, with server CPU per request and the age of the figures served.
+"""
 
 from __future__ import annotations
 
-import http.client
+import json
 import time
 from typing import Any
 
-from bench.context import Context
+from bench.context import Context, GatewayTarget
 from bench.registry import Section, benchmark
-from bench.scenarios import HttpScenario, graphql_data, load, probe, require_every_leaf, timed
-from bench.servers import HOST
-from bench.stats import LoadResult, percentile
+from bench.scenarios import HttpScenario, graphql_data, load, post, probe, require_every_leaf
+from bench.stats import LoadResult
 
 LATENCY = 0.020
-SEQUENTIAL = 30
+SIZES = (1_000, 10_000, 100_000)
+CUSTOMERS_PER_SUBSCRIPTION = 0.767  # what the seed's histories give (300 -> 391)
+COUNTED = 10
 
+CUSTOMERS_QUERY = (
+    "query Customers100 { revenue { customers(first: 100) { nodes { name email } } } }"
+)
 NESTED_QUERY = (
-    "query Subscriptions200 { revenue { subscriptions(first: 200) "
-    "{ edges { node { customer { name } plan { name } } } } } }"
+    "query Subscriptions100 { revenue { subscriptions(first: 100) "
+    "{ nodes { externalId status customer { name } } } } }"
 )
 OVERVIEW_QUERY = """\
 query Overview {
@@ -31,18 +40,29 @@ query Overview {
 }"""
 
 
-def _two_hundred(response: Any) -> None:
-    edges = graphql_data(response)["revenue"]["subscriptions"]["edges"]
-    assert len(edges) == 200, f"{len(edges)} edges"
-    assert all(e["node"]["customer"] and e["node"]["plan"] for e in edges), "unresolved nodes"
+def _hundred(key: str, nested: bool) -> Any:
+    def check(response: Any) -> None:
+        nodes = graphql_data(response)["revenue"][key]["nodes"]
+        assert len(nodes) == 100, f"{len(nodes)} nodes"
+        if nested:
+            assert all(n["customer"] and n["customer"]["name"] for n in nodes), "no customer"
+
+    return check
 
 
+CUSTOMERS = HttpScenario(
+    name="revenue-customers100",
+    title="`customers(first: 100) { name email }`",
+    target="gateway",
+    query=CUSTOMERS_QUERY,
+    validate=_hundred("customers", False),
+)
 NESTED = HttpScenario(
-    name="revenue-subs200",
-    title="`subscriptions(first: 200)` with nested `customer`, `plan`",
+    name="revenue-subs100",
+    title="`subscriptions(first: 100)` with nested `customer { name }`",
     target="gateway",
     query=NESTED_QUERY,
-    validate=_two_hundred,
+    validate=_hundred("subscriptions", True),
 )
 OVERVIEW = HttpScenario(
     name="revenue-overview",
@@ -51,85 +71,142 @@ OVERVIEW = HttpScenario(
     query=OVERVIEW_QUERY,
     validate=require_every_leaf(OVERVIEW_QUERY),
 )
+QUERIES = (CUSTOMERS, NESTED, OVERVIEW)
 
 
-def _round_trip(port: int, key: str) -> float:
-    """p50 of one small authenticated Lago call over a kept-alive connection."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    times = []
-    try:
-        for _ in range(SEQUENTIAL):
-            started = time.perf_counter()
-            conn.request(
-                "GET", "/api/v1/plans?per_page=1", headers={"Authorization": f"Bearer {key}"}
-            )
-            conn.getresponse().read()
-            times.append(time.perf_counter() - started)
-    finally:
-        conn.close()
-    return percentile(sorted(times), 50)
+def _wait_for_snapshot(gateway: GatewayTarget, timeout: float = 600.0) -> float:
+    """Seconds until the figures answer (the first snapshot is built in the background)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        status, body = post(gateway.server.port, "/graphql", json.dumps(
+            {"query": "{ revenue { asOf } }"}), gateway.headers)  # fmt: skip
+        if status == 200 and json.loads(body).get("data", {}).get("revenue"):
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise RuntimeError("the revenue snapshot was not built in time")
 
 
-@benchmark("lago", "Revenue: Lago calls per query and latency with 20 ms per Lago call")
-def lago(ctx: Context) -> Section:
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _calls(sandbox: Any, gateway: GatewayTarget, item: HttpScenario) -> float:
+    probe(gateway.server, item, gateway.headers)
+    before = sandbox.total
+    for _ in range(COUNTED):
+        probe(gateway.server, item, gateway.headers)
+    return (sandbox.total - before) / COUNTED
+
+
+def _sized(
+    ctx: Context, subscriptions: int, latency: float = 0.0, name: str = ""
+) -> tuple[Any, GatewayTarget]:
     from gateway.sandbox.lago import LagoSandbox
+    from gateway.sandbox.lago_seed import seed_data
 
-    sandbox = LagoSandbox(latency=LATENCY)
+    customers = round(subscriptions * CUSTOMERS_PER_SUBSCRIPTION)
+    data = seed_data(customers=customers, invoices=subscriptions <= 10_000)
+    sandbox = LagoSandbox(data=data, latency=latency)
     url = ctx.serve_sandbox(sandbox)
-    gateway = ctx.start_gateway("gateway-lago", LAGO_API_URL=url, LAGO_API_KEY=sandbox.api_key)
-    server, headers = gateway.server, gateway.headers
-    trip = _round_trip(int(url.rsplit(":", 1)[1]), sandbox.api_key)
-    rows: list[Row] = []
-    figures: dict[str, float] = {"lago_round_trip_ms": round(trip * 1e3, 2)}
-    for item in (NESTED, OVERVIEW):
-        body = probe(server, item, headers)
-        before = sandbox.total
-        sequential = sorted(timed(server, item, headers)[0] for _ in range(SEQUENTIAL))
-        calls = (sandbox.total - before) / SEQUENTIAL
-        result = load(ctx, item, server, headers, body)
-        p50 = percentile(sequential, 50)
-        rows.append((item, calls, p50, result))
-        print(f"{item.name}: {calls:.1f} Lago calls/query, p50 {p50 * 1e3:.1f} ms "
-              f"= {p50 / trip:.1f} round trips; {result.line()}", flush=True)  # fmt: skip
+    gateway = ctx.start_gateway(
+        name or f"gateway-lago-{subscriptions}", LAGO_API_URL=url, LAGO_API_KEY=sandbox.api_key
+    )
+    return sandbox, gateway
+
+
+@benchmark("lago", "Revenue: Lago calls by account size, and figures from the snapshot")
+def lago(ctx: Context) -> Section:
+    sizes: list[dict[str, Any]] = []
+    figures: dict[str, float] = {}
+    for size in SIZES:
+        sandbox, gateway = _sized(ctx, size)
+        built = _wait_for_snapshot(gateway)
+        row = {
+            "subscriptions": len(sandbox.data.subscriptions),
+            "customers": len(sandbox.data.customers),
+            "built": built,
+            "rss": _rss_mb(gateway.server.pid),
+            "calls": {item.name: _calls(sandbox, gateway, item) for item in QUERIES},
+        }
+        sizes.append(row)
+        print(f"lago {row['subscriptions']} subscriptions: built in {built:.1f} s, "
+              f"RSS {row['rss']:.0f} MB, calls {row['calls']}", flush=True)  # fmt: skip
+        for name, calls in row["calls"].items():
+            figures[f"{name.replace('-', '_')}_calls_{size}"] = calls
+        figures[f"snapshot_rss_mb_{size}"] = round(row["rss"], 1)
+        figures[f"snapshot_build_s_{size}"] = round(built, 2)
+        gateway.server.close()
+    sandbox, gateway = _sized(ctx, 10_000, LATENCY, "gateway-lago-load")
+    _wait_for_snapshot(gateway)
+    loads: list[tuple[HttpScenario, LoadResult]] = []
+    for item in QUERIES:
+        body = probe(gateway.server, item, gateway.headers)
+        result = load(ctx, item, gateway.server, gateway.headers, body)
+        loads.append((item, result))
+        print(f"{item.name} at 20 ms/Lago call: {result.line()}", flush=True)
         key = item.name.replace("-", "_")
-        figures[f"{key}_lago_calls"] = round(calls, 2)
-        figures[f"{key}_round_trips"] = round(p50 / trip, 2)
         figures[f"{key}_rps"] = round(result.rps, 1)
-    return Section(title="Revenue over Lago (issue 3)", markdown=_markdown(ctx, trip, rows),
-                   figures=figures)  # fmt: skip
+        figures[f"{key}_p50_ms"] = round(result.p(50) * 1e3, 2)
+        if result.server_cpu is not None and result.ok:
+            figures[f"{key}_cpu_ms_per_request"] = round(result.server_cpu / result.ok * 1e3, 2)
+    age = _age(gateway)
+    figures["overview_age_s"] = round(age, 1)
+    return Section(
+        title="Revenue: cost that follows the question (issue 11)",
+        markdown=_markdown(ctx, sizes, loads, age),
+        figures=figures,
+    )
 
 
-Row = tuple[HttpScenario, float, float, LoadResult]
+def _age(gateway: GatewayTarget) -> float:
+    from datetime import UTC, datetime
+
+    _, body = post(gateway.server.port, "/graphql", json.dumps(
+        {"query": "{ revenue { asOf } }"}), gateway.headers)  # fmt: skip
+    as_of = datetime.fromisoformat(json.loads(body)["data"]["revenue"]["asOf"])
+    return (datetime.now(UTC) - as_of).total_seconds()
 
 
-def _markdown(ctx: Context, trip: float, rows: list[Row]) -> str:
+def _markdown(
+    ctx: Context,
+    sizes: list[dict[str, Any]],
+    loads: list[tuple[HttpScenario, LoadResult]],
+    age: float,
+) -> str:
     lines = [
-        f"The Lago sandbox answers every call after {LATENCY * 1e3:.0f} ms; one small Lago call "
-        f"from the bench takes {trip * 1e3:.1f} ms (p50): the round trip below. Lago calls are "
-        f"counted by the sandbox over {SEQUENTIAL} queries sent one at a time (exact: every "
-        f"query of a kind costs the same); load: {ctx.options.concurrency} connections, "
-        f"{ctx.options.duration:g} s measured.",
+        "Lago calls per query, counted by the sandbox over "
+        f"{COUNTED} queries after the revenue snapshot was built (no latency here). The "
+        "snapshot is built in the background (its build time and the gateway's RSS after it "
+        "are shown); requests never list Lago.",
         "",
-        "| query | Lago calls/query | p50, one at a time | = round trips | req/s under load "
-        "| p50 / p99 under load | server CPU | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| subscriptions / customers | " + " | ".join(i.title for i in QUERIES)
+        + " | snapshot built in | gateway RSS |",
+        "|---|" + "---:|" * (len(QUERIES) + 2),
     ]
-    for item, calls, p50, result in rows:
-        cpu = result.server_cpu_share
+    for row in sizes:
+        cells = " | ".join(f"{row['calls'][i.name]:g}" for i in QUERIES)
         lines.append(
-            f"| {item.title} | {calls:.1f} | {p50 * 1e3:.1f} ms | {p50 / trip:.1f} "
-            f"| {result.rps:.0f} | {result.p(50) * 1e3:.0f} / {result.p(99) * 1e3:.0f} ms "
-            f"| {'?' if cpu is None else f'{cpu:.0%}'} | {result.errors} |"
+            f"| {row['subscriptions']:,} / {row['customers']:,} | {cells} "
+            f"| {row['built']:.1f} s | {row['rss']:.0f} MB |"
         )
     lines += [
         "",
-        "Lago calls per query do not depend on the page size: subscriptions, customers and "
-        "plans are listed once each per request (100 per page) and nested `customer`/`plan` "
-        "come from request-scoped loaders. The first page of a list says how many follow and "
-        "those are fetched concurrently, so the nested query waits on 4 sequential Lago round "
-        "trips (first subscription page; the other pages; first customer page with the plan "
-        "list; the other customer pages) and the overview on 2 (subscriptions and plans in "
-        "parallel). The rest of the latency is the gateway's own CPU time: parsing the listed "
-        "objects (~700 for the nested query) and resolving ~600 GraphQL objects.",
+        f"Under load ({ctx.options.concurrency} connections, {ctx.options.duration:g} s "
+        f"measured) with {LATENCY * 1e3:.0f} ms per Lago call, on the ~10,000-subscription "
+        f"account. The overview served was {age:.0f} s old (`revenue {{ asOf }}`).",
+        "",
+        "| query | req/s | p50 / p99 | server CPU per request | errors |",
+        "|---|---:|---:|---:|---:|",
     ]
+    for item, result in loads:
+        cpu = "?" if result.server_cpu is None or not result.ok else (
+            f"{result.server_cpu / result.ok * 1e3:.2f} ms")  # fmt: skip
+        lines.append(
+            f"| {item.title} | {result.rps:.0f} | {result.p(50) * 1e3:.1f} / "
+            f"{result.p(99) * 1e3:.1f} ms | {cpu} | {result.errors} |"
+        )
     return "\n".join(lines)

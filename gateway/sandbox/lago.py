@@ -67,6 +67,8 @@ class LagoSandbox(Sandbox):
         self.webhooks = WebhookSender(hmac_key=api_key)
         """Registered endpoints get Lago's signed webhooks when subscriptions change."""
         self._changes = LagoChanges(self.data, self.webhooks)
+        self._filtered: dict[tuple[Any, ...], tuple[int, list[Any]]] = {}
+        self._generation = 0
         api = Starlette(routes=self._routes(), exception_handlers={404: self._not_found})
         app = Starlette(routes=[Route("/health", self._health), Mount("/api/v1", api)])
         super().__init__(_RequireKey(app, self), latency=latency)
@@ -128,15 +130,23 @@ class LagoSandbox(Sandbox):
 
     async def _subscriptions(self, request: Request) -> Response:
         q = request.query_params
-        statuses = set(q.getlist("status[]")) or {"active"}  # Lago lists active ones by default
-        items = [
-            s
-            for s in self.data.subscriptions
-            if s["status"] in statuses
-            and q.get("external_customer_id") in (None, s["external_customer_id"])
-            and q.get("plan_code") in (None, s["plan_code"])
-        ]
-        return paginate(request, "subscriptions", items)
+        statuses = frozenset(q.getlist("status[]")) or frozenset({"active"})  # Lago's default
+        key = (statuses, q.get("external_customer_id"), q.get("plan_code"))
+        # Filtered once per change of the data: a page of a 100,000-item list stays cheap.
+        if self._changes.generation != self._generation or len(self._filtered) > 256:
+            self._filtered.clear()
+            self._generation = self._changes.generation
+        cached = self._filtered.get(key)
+        if cached is None:
+            items = [
+                s
+                for s in self.data.subscriptions
+                if s["status"] in statuses
+                and key[1] in (None, s["external_customer_id"])
+                and key[2] in (None, s["plan_code"])
+            ]
+            cached = self._filtered[key] = (self._generation, items)
+        return paginate(request, "subscriptions", cached[1])
 
     async def _subscription(self, request: Request) -> Response:
         found = self.data.by_subscription.get(request.path_params["external_id"])

@@ -21,6 +21,8 @@ class LagoChanges:
     def __init__(self, data: LagoData, webhooks: WebhookSender) -> None:
         self.data = data
         self.webhooks = webhooks
+        self.generation = 0
+        """Moves on every change, so the sandbox's cached filtered lists are dropped."""
 
     def routes(self) -> list[Route]:
         return [
@@ -38,6 +40,7 @@ class LagoChanges:
         if found["status"] != "active":
             return invalid({"status": ["not_active"]})
         found.update(status="terminated", terminated_at=iso(datetime.now(UTC)))
+        self.generation += 1
         self._notify(request, "subscription.terminated", "subscription", found)
         return JSONResponse({"subscription": found})
 
@@ -66,6 +69,7 @@ class LagoChanges:
         }  # fmt: skip
         self.data.subscriptions.insert(0, created)  # Lago lists newest first
         self.data.by_subscription[external_id] = created
+        self.generation += 1
         self._notify(request, "subscription.started", "subscription", created)
         return JSONResponse({"subscription": created})
 
