@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.auth.actor import Actor
-from gateway.auth.principal import Principal
+from gateway.auth.principal import AuthKind, Principal
 from gateway.auth.rbac import RoleGraph
 
 if TYPE_CHECKING:
@@ -81,6 +82,23 @@ class Context:
         if self._role_graph is None:
             self._role_graph = await self.services.rbac.graph()
         return self._role_graph
+
+    async def refresh(self) -> None:
+        """Take the caller as the store has it now, not as signed in (maybe from the cache a
+        moment ago): changes are judged by the latest grants and by a credential that has
+        not been revoked meanwhile on another replica. A revoked or expired credential keeps
+        no permission at all."""
+        principal = self.principal
+        if principal is None:
+            return
+        services = self.services
+        if principal.kind is AuthKind.API_TOKEN and principal.token_id is not None:
+            token = await services.tokens.get(principal.token_id)
+            if token is None or not token.is_active(time.time()):
+                self.roles, self.permissions = frozenset(), frozenset()
+                return
+        graph = await services.rbac.graph(fresh=True)
+        self.roles, self.permissions = await services.rbac.authorize(principal, graph)
 
     @property
     def actor(self) -> Actor:

@@ -23,8 +23,10 @@ from gateway.auth.oidc import OIDCVerifier
 from gateway.auth.rbac import RBAC
 from gateway.auth.roles import RoleAdmin
 from gateway.auth.sessions import LiveSessions
+from gateway.auth.signin import SignInCache
 from gateway.auth.token_admin import TokenAdmin
 from gateway.auth.tokens import TokenService
+from gateway.auth.watch import AccessWatch
 from gateway.backends.registry import Backends, open_backends
 from gateway.jobs import JobRunner
 from gateway.metrics import Metrics
@@ -59,6 +61,10 @@ class Services:
     rate_limiter: RateLimiter
     lockout: AuthLockout
     """Failed authentications per client address."""
+    signin: SignInCache
+    """Signed-in callers by credential: no store round trip for a known caller."""
+    watch: AccessWatch
+    """The access generation in memory (what cached principals and role graphs check)."""
     sessions: LiveSessions
     """Open websockets, re-authorized when access changes."""
     http: httpx.AsyncClient
@@ -102,6 +108,7 @@ class Services:
             oidc = (
                 OIDCVerifier(settings=settings.oidc, http=http) if settings.oidc.enabled else None
             )
+            authenticator = Authenticator(tokens=tokens, oidc=oidc)
             backends = await open_backends(settings, observer=metrics, stack=stack)
             limiter = make_rate_limiter(
                 settings.redis_url,
@@ -117,10 +124,13 @@ class Services:
                 )
             )
             stack.push_async_callback(lockout.close)
+            watch = AccessWatch(changes=changes, pubsub=pubsub)
+            await watch.start()
+            stack.push_async_callback(watch.stop)
             sessions = LiveSessions(
                 rbac=rbac,
                 tokens=tokens,
-                pubsub=pubsub,
+                watch=watch,
                 max_per_subject=settings.limits.ws_max_connections,
             )
             await sessions.start()
@@ -162,9 +172,11 @@ class Services:
             role_admin=RoleAdmin(store=store, rbac=rbac, audit=audit, guard=guard),
             tokens=tokens,
             token_admin=TokenAdmin(tokens=tokens, rbac=rbac, audit=audit, guard=guard),
-            authenticator=Authenticator(tokens=tokens, oidc=oidc),
+            authenticator=authenticator,
             rate_limiter=limiter,
             lockout=lockout,
+            signin=SignInCache(authenticator=authenticator, rbac=rbac, watch=watch),
+            watch=watch,
             sessions=sessions,
             http=http,
             backends=backends,

@@ -56,7 +56,7 @@ async def sign_in(services: Services, request: Request) -> Context:
     if wait is not None:
         raise RateLimited("too many failed authentications; retry later", retry_after=wait)
     try:
-        principal = await services.authenticator.authenticate(authorization)
+        signed = await services.signin.sign_in(authorization)
     except Unauthenticated:
         # A request with no credential at all guesses nothing; only wrong ones count.
         if authorization and (wait := await services.lockout.failed(address)) is not None:
@@ -64,12 +64,17 @@ async def sign_in(services: Services, request: Request) -> Context:
                 "too many failed authentications; retry later", retry_after=wait
             ) from None
         raise
+    principal = signed.principal
     retry_after = await services.rate_limiter.hit(principal.subject)
     if retry_after is not None:
         raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
-    context = Context(services=services, request=request)
-    await context.sign_in(principal)
-    return context
+    return Context(
+        services=services,
+        request=request,
+        principal=principal,
+        roles=signed.roles,
+        permissions=signed.permissions,
+    )
 
 
 class GatewayGraphQL(GraphQL[Context, None]):

@@ -17,7 +17,13 @@ from schema.access.mutations import AccessMutation
 from schema.access.queries import Query as AccessRootQuery
 from schema.access.subscriptions import AccessSubscription
 from schema.agents.queries import Query as AgentsRootQuery
-from schema.extensions import ErrorCodes, OperationMetrics, format_error, limit_extensions
+from schema.extensions import (
+    ErrorCodes,
+    FreshCredentials,
+    OperationMetrics,
+    format_error,
+    limit_extensions,
+)
 from schema.models.mutations import ModelsMutation
 from schema.models.queries import Query as ModelsRootQuery
 from schema.models.subscriptions import ModelsSubscription
@@ -72,6 +78,7 @@ def build_schema(
         extensions.append(lambda: OperationMetrics(metrics=metrics))
     extensions.append(RedactSecretVariables)  # secrets out of variable-coercion errors
     # Last, so it sees (and codes) the errors every other extension produced.
+    extensions.append(FreshCredentials)
     extensions.append(ErrorCodes)
     return GatewaySchema(
         query=Query,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
@@ -13,7 +13,9 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
+from strawberry.types.graphql import OperationType
 
+from gateway.context import Context
 from gateway.errors import ErrorCode, GatewayError
 from gateway.metrics import Metrics
 from gateway.settings import Limits
@@ -70,6 +72,19 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         format_result(self.execution_context.result)
+
+
+class FreshCredentials(SchemaExtension):
+    """A mutation is judged by the caller as the store has it now: signing in may have come
+    from the cache (gateway/auth/signin.py), which a change on another replica reaches only
+    within half a second. Queries keep the cached caller; mutations pay the round trips."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        context = ctx.context
+        if ctx.operation_type is OperationType.MUTATION and isinstance(context, Context):
+            await context.refresh()
+        yield
 
 
 class OperationMetrics(SchemaExtension):

@@ -9,9 +9,13 @@ their authorization at once instead of on the next poll.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from gateway.pubsub.base import PubSub
 from gateway.store.base import Store
+
+if TYPE_CHECKING:
+    from gateway.auth.watch import AccessWatch
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,13 @@ class AccessChanges:
     def __init__(self, *, store: Store, pubsub: PubSub | None = None) -> None:
         self._store = store
         self._pubsub = pubsub
+        self.watch: AccessWatch | None = None
+        """Set by the watch: this process's own changes reach it at once."""
+
+    def known(self) -> int | None:
+        """The generation as this process knows it without asking the store (None: no
+        watch running, ask the store)."""
+        return self.watch.generation if self.watch is not None else None
 
     async def generation(self) -> int:
         counters = await self._store.counters(NAMESPACE, [NAME])
@@ -32,6 +43,8 @@ class AccessChanges:
         """Record a change; returns the new generation."""
         counters = await self._store.incr(NAMESPACE, {NAME: 1})
         generation = counters[NAME]
+        if self.watch is not None:
+            self.watch.seen(generation)
         if self._pubsub is not None:
             try:
                 await self._pubsub.publish(CHANNEL, {"generation": generation, "reason": reason})

@@ -182,8 +182,12 @@ class RBAC:
         """Invalidate every replica's cached role graph (and re-check open websockets)."""
         await self.changes.bump(reason)
 
-    async def graph(self) -> RoleGraph:
-        generation = await self.changes.generation()
+    async def graph(self, *, fresh: bool = False) -> RoleGraph:
+        """The role graph, reloaded when the access generation moved. The generation comes
+        from memory (:class:`~gateway.auth.watch.AccessWatch`) unless ``fresh`` asks the
+        store, as changes to access do: they must judge by the latest grants."""
+        known = None if fresh else self.changes.known()
+        generation = known if known is not None else await self.changes.generation()
         if self._graph is not None and generation == self._generation:
             return self._graph
         async with self._lock:

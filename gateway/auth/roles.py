@@ -51,7 +51,7 @@ class RoleAdmin:
     ) -> Role:
         check_role_name(name)
         perms = perm_keys(permissions)
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         if name in graph.roles:
             raise AccessFailure(
                 AccessFailureCode.ALREADY_EXISTS, f"role {name!r} exists", field="name"
@@ -82,7 +82,7 @@ class RoleAdmin:
         inherits: Sequence[str] | None = None,
     ) -> Role:
         role = await self._role(name)
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         if role.builtin and new_name not in (None, name):
             raise AccessFailure(
                 AccessFailureCode.BUILTIN_ROLE, "built-in roles cannot be renamed", field="newName"
@@ -126,7 +126,7 @@ class RoleAdmin:
             raise AccessFailure(
                 AccessFailureCode.BUILTIN_ROLE, "built-in roles cannot be deleted", field="name"
             )
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         heirs = graph.children(name)
         if heirs:
             raise AccessFailure(
@@ -167,7 +167,7 @@ class RoleAdmin:
             raise AccessFailure(
                 AccessFailureCode.BUILTIN_ROLE, "admin always holds every permission", field="role"
             )
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         self._guard.act_on_role(actor, graph, name, field="role")
         verb = "grant" if add else "revoke"
         self._guard.confer(actor, perms, verb=verb, field="permissions")
@@ -197,7 +197,7 @@ class RoleAdmin:
     ) -> list[str]:
         check_subject(subject)
         await self._role(name)
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         if add:
             self._guard.confer(actor, graph.effective([name]), verb="assign", field="role")
         await self._guard.act_on_subject(actor, graph, subject)
@@ -233,7 +233,7 @@ class RoleAdmin:
         return Role.from_document(doc)
 
     async def _parents(self, inherits: Sequence[str]) -> tuple[str, ...]:
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         missing = [p for p in inherits if p not in graph.roles]
         if missing:
             raise AccessFailure(
@@ -255,7 +255,7 @@ class RoleAdmin:
 
     async def _rename(self, actor: Actor, role: Role, new_name: str, data: dict) -> Role:
         check_role_name(new_name, field="newName")
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         if new_name in graph.roles:
             raise AccessFailure(
                 AccessFailureCode.ALREADY_EXISTS, f"role {new_name!r} exists", field="newName"

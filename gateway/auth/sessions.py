@@ -1,10 +1,10 @@
 """Open websocket sessions, re-authorized whenever access changes (issue 10).
 
 A websocket signs in once, at ``connection_init``, and may then stay open for hours. Each open
-session is therefore re-checked when access changes — at once on the pub/sub signal
-(:mod:`gateway.auth.changes`), and within ``interval`` seconds through a poll of the store's
-access generation, which also covers changes made where no shared pub/sub reaches (another
-worker on SQLite, the CLI). Credential expiry is checked on every tick.
+session is therefore re-checked whenever the access generation moves
+(:class:`~gateway.auth.watch.AccessWatch`: at once for this process's changes and, through
+pub/sub, other replicas'; within half a second through its poll otherwise, changes made by
+the CLI or a worker on SQLite included). Credential expiry is checked every ``interval``.
 
 A session whose credential was revoked or expired, or whose permissions shrank, is ended with
 close code 4403 (the client reconnects and gets what it may still have); one whose
@@ -15,18 +15,16 @@ per-principal connection cap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from gateway.auth.changes import CHANNEL
 from gateway.auth.principal import AuthKind, Principal
 from gateway.auth.rbac import RBAC, RoleGraph
 from gateway.auth.tokens import TokenService
-from gateway.pubsub.base import PubSub
+from gateway.auth.watch import AccessWatch
 from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -51,22 +49,21 @@ class LiveSessions:
         *,
         rbac: RBAC,
         tokens: TokenService,
-        pubsub: PubSub,
+        watch: AccessWatch,
         max_per_subject: int,
         interval: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._rbac = rbac
         self._tokens = tokens
-        self._pubsub = pubsub
+        self._watch = watch
         self._max = max_per_subject
         self._interval = interval
         self._clock = clock
         self._sessions: set[Session] = set()
         self._per_subject: Counter[str] = Counter()
-        self._generation: int | None = None
-        self._signal = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        watch.subscribe(self._on_change)
 
     # -- registry ----------------------------------------------------------------------
     def open(self, session: Session) -> bool:
@@ -90,56 +87,31 @@ class LiveSessions:
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        self._generation = await self._rbac.changes.generation()
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="access-changes-listener"),
-            asyncio.create_task(self._watch(), name="access-changes-watch"),
-        ]
+        self._tasks = [asyncio.create_task(self._expire(), name="websocket-expiry")]
 
     async def stop(self) -> None:
         await cancel_and_wait(self._tasks)
         self._tasks = []
 
-    async def _listen(self) -> None:
+    async def _expire(self) -> None:
         while True:
-            try:
-                async with self._pubsub.subscribe(CHANNEL) as messages:
-                    async for _ in messages:
-                        self._signal.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # pub/sub down: the poll still catches every change
-                log.warning("access change listener: %s; retrying", exc)
             await asyncio.sleep(self._interval)
+            now = self._clock()
+            for session in list(self._sessions):
+                expires = session.principal.expires_at
+                if expires is not None and now >= expires:
+                    await self._end(session, "credential expired")
 
-    async def _watch(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._signal.wait(), self._interval)
-            signalled = self._signal.is_set()
-            self._signal.clear()
-            try:
-                await self.recheck(force=signalled)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # never let the watch die: the next tick retries
-                log.exception("re-authorizing websocket sessions failed")
+    async def _on_change(self, generation: int) -> None:
+        await self.recheck()
 
     # -- re-authorization --------------------------------------------------------------
-    async def recheck(self, *, force: bool = False) -> None:
-        """Expire what has expired; if access changed, re-authorize every session."""
+    async def recheck(self) -> None:
+        """Re-authorize every open session against the store (access changed)."""
         if not self._sessions:
             return
         now = self._clock()
-        for session in list(self._sessions):
-            expires = session.principal.expires_at
-            if expires is not None and now >= expires:
-                await self._end(session, "credential expired")
-        generation = await self._rbac.changes.generation()
-        if not force and generation == self._generation:
-            return
-        self._generation = generation
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         for session in list(self._sessions):
             await self._reauthorize(session, graph, now)
 

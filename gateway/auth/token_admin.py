@@ -34,7 +34,7 @@ class TokenAdmin:
         if not roles:
             raise AccessFailure(AccessFailureCode.INVALID, "give at least one role", field="roles")
         description = check_description(description)
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         unknown = sorted(set(roles) - set(graph.roles))
         if unknown:
             raise AccessFailure(
@@ -63,7 +63,7 @@ class TokenAdmin:
             raise AccessFailure(
                 AccessFailureCode.NOT_FOUND, f"API token {token_id!r} not found", field="id"
             )
-        graph = await self._rbac.graph()
+        graph = await self._rbac.graph(fresh=True)
         await self._guard.act_on_subject(actor, graph, token.subject, field="id")
         token = await self._tokens.revoke(token_id)
         await self._audit.record(

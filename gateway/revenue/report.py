@@ -49,9 +49,7 @@ class Report:
 
     def lifetime_value(self, months: int) -> list[churn.LifetimeValue]:
         facts = self.snapshot.facts()
-        return self._memo(
-            "ltv", lambda: churn.lifetime_value(facts, self.at, months), months
-        )
+        return self._memo("ltv", lambda: churn.lifetime_value(facts, self.at, months), months)
 
     def needs_invoices(self, revenue: bool) -> bool:
         """Whether :meth:`series` with ``revenue`` must sum invoices (not in the snapshot yet)."""

@@ -152,9 +152,7 @@ def loads(blob: bytes) -> RevenueSnapshot:
         r[0]: SubscriptionRecord(r[0], r[1], r[2], r[3], _dt(r[4]), _dt(r[5]), r[6], r[7])
         for r in body["subs"]
     }
-    customers = {
-        c[1]: LagoCustomer(*c[:11], created_at=_dt(c[11])) for c in body["customers"]
-    }
+    customers = {c[1]: LagoCustomer(*c[:11], created_at=_dt(c[11])) for c in body["customers"]}
     plans = {p[1]: LagoPlan(*p[:9], created_at=_dt(p[9])) for p in body["plans"]}
     analytics = None
     if body["analytics"] is not None:
