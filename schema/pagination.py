@@ -29,15 +29,23 @@ class Edge(Generic[T]):
     node: T
 
 
+def _edges(root: Connection[T]) -> list[Edge[T]]:
+    return [Edge(cursor=root.cursor_at(i), node=n) for i, n in enumerate(root.items)]
+
+
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    # Edges are built only when asked for: most dashboards select ``nodes`` and never pay
+    # for a cursor per item.
+    edges: list[Edge[T]] = strawberry.field(resolver=_edges)
     page_info: PageInfo
     total_count: int
+    items: strawberry.Private[Sequence[T]]
+    cursor_at: strawberry.Private[Callable[[int], str]]
 
     @strawberry.field
     def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
+        return self.items if isinstance(self.items, list) else list(self.items)
 
 
 def encode_cursor(kind: str, value: str | int) -> str:
@@ -81,22 +89,29 @@ def check_first(first: int) -> int:
 
 def build_connection(
     nodes: Sequence[T],
-    cursors: Sequence[str],
+    cursors: Sequence[str] | Callable[[int], str],
     *,
     has_next: bool,
     has_previous: bool,
     total: int,
 ) -> Connection[T]:
-    edges = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)]
+    """A page of ``nodes``; ``cursors`` lists their cursors or makes the i-th on demand."""
+    if callable(cursors):
+        cursor_at = cursors
+    else:
+        if len(cursors) != len(nodes):
+            raise ValueError("one cursor per node")
+        cursor_at = cursors.__getitem__
     return Connection(
-        edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=cursor_at(0) if nodes else None,
+            end_cursor=cursor_at(len(nodes) - 1) if nodes else None,
         ),
         total_count=total,
+        items=nodes,
+        cursor_at=cursor_at,
     )
 
 
@@ -104,7 +119,7 @@ def index_connection(nodes: Sequence[T], *, kind: str, start: int, total: int) -
     """A page of ``total`` items from index ``start``; each cursor holds its item's index."""
     return build_connection(
         nodes,
-        [encode_cursor(kind, start + i) for i in range(len(nodes))],
+        lambda i: encode_cursor(kind, start + i),
         has_next=start + len(nodes) < total,
         has_previous=start > 0,
         total=total,

@@ -53,7 +53,7 @@ def by_offset(
     """A page of a list the backend pages itself; cursors hold the next offset."""
     return build_connection(
         [node(item) for item in page],
-        [encode_cursor(kind, offset + i + 1) for i in range(len(page))],
+        lambda i: encode_cursor(kind, offset + i + 1),
         has_next=offset + len(page) < total,
         has_previous=offset > 0,
         total=total,
