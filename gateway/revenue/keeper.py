@@ -182,7 +182,11 @@ class SnapshotKeeper:
         if found is None or found[0] == self._build_id:
             return None
         build_id, blob = found
-        snapshot = await asyncio.to_thread(wire.loads, blob)
+        try:
+            snapshot = await asyncio.to_thread(wire.loads, blob)
+        except Exception as exc:  # another version's format, a torn write: build our own
+            log.warning("revenue snapshot %s in the share does not load (%s)", build_id, exc)
+            return None
         await self._install(snapshot, build_id)
         return snapshot
 

@@ -12,6 +12,7 @@ import zlib
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 from redis.asyncio import Redis
 
@@ -112,16 +113,8 @@ def dumps(s: RevenueSnapshot) -> bytes:
          _ts(r.terminated_at), r.amount_cents, r.currency]
         for r in s.subscriptions.values()
     ]  # fmt: skip
-    customers = [
-        [c.lago_id, c.external_id, c.name, c.email, c.currency, c.country, c.legal_name,
-         c.firstname, c.lastname, c.timezone, c.sequential_id, _ts(c.created_at)]
-        for c in s.customers.values()
-    ]  # fmt: skip
-    plans = [
-        [p.lago_id, p.code, p.name, p.interval, p.amount_cents, p.amount_currency,
-         p.description, p.pay_in_advance, p.trial_period, _ts(p.created_at)]
-        for p in s.plans.values()
-    ]  # fmt: skip
+    customers = msgspec.to_builtins(list(s.customers.values()))
+    plans = msgspec.to_builtins(list(s.plans.values()))
     body: dict[str, Any] = {
         "format": FORMAT, "built_at": _ts(s.built_at), "updated_at": _ts(s.updated_at),
         "cursor": s.cursor, "subs": subs, "customers": customers, "plans": plans,
@@ -152,12 +145,17 @@ def loads(blob: bytes) -> RevenueSnapshot:
         r[0]: SubscriptionRecord(r[0], r[1], r[2], r[3], _dt(r[4]), _dt(r[5]), r[6], r[7])
         for r in body["subs"]
     }
-    customers = {c[1]: LagoCustomer(*c[:11], created_at=_dt(c[11])) for c in body["customers"]}
-    plans = {p[1]: LagoPlan(*p[:9], created_at=_dt(p[9])) for p in body["plans"]}
+    customers = {c.external_id: c for c in msgspec.convert(body["customers"], list[LagoCustomer])}
+    plans = {p.code: p for p in msgspec.convert(body["plans"], list[LagoPlan])}
     analytics = None
     if body["analytics"] is not None:
         rows = {
-            name: [LagoMonthlyAmount(date.fromisoformat(m), c, a, n) for m, c, a, n in raw]
+            name: [
+                LagoMonthlyAmount(
+                    month=date.fromisoformat(m), currency=c, amount_cents=a, invoices_count=n
+                )
+                for m, c, a, n in raw
+            ]
             for name, raw in body["analytics"].items()
         }
         analytics = Analytics(mrr=rows["mrr"], gross=rows["gross"])

@@ -230,6 +230,6 @@ class BillingInvoice:
             taxes=money(i.taxes_amount_cents),
             total=money(i.total_amount_cents),
             payment_due_date=i.payment_due_date,
-            payment_overdue=i.payment_overdue,
+            payment_overdue=bool(i.payment_overdue),
             customer=BillingCustomer.of(i.customer) if i.customer else None,
         )

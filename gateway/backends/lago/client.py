@@ -73,22 +73,22 @@ class LagoClient(PagedLists, BackendClient):
 
     # -- objects -----------------------------------------------------------------------------
     async def customers(self) -> list[LagoCustomer]:
-        return await self.list_all("/customers", "customers", LagoCustomer.from_wire)
+        return await self.list_all("/customers", "customers", LagoCustomer)
 
     async def customers_page(self, *, offset: int, limit: int) -> tuple[list[LagoCustomer], int]:
         return await self.window(
-            "/customers", "customers", LagoCustomer.from_wire, None, offset=offset, limit=limit
+            "/customers", "customers", LagoCustomer, None, offset=offset, limit=limit
         )
 
     async def customer(self, external_id: str) -> LagoCustomer | None:
         return await self._one(f"/customers/{_seg(external_id)}", "customer", LagoCustomer)
 
     async def plans(self) -> list[LagoPlan]:
-        return await self.list_all("/plans", "plans", LagoPlan.from_wire)
+        return await self.list_all("/plans", "plans", LagoPlan)
 
     async def plans_page(self, *, offset: int, limit: int) -> tuple[list[LagoPlan], int]:
         return await self.window(
-            "/plans", "plans", LagoPlan.from_wire, None, offset=offset, limit=limit
+            "/plans", "plans", LagoPlan, None, offset=offset, limit=limit
         )
 
     async def plan(self, code: str) -> LagoPlan | None:
@@ -104,7 +104,7 @@ class LagoClient(PagedLists, BackendClient):
         """Every subscription in ``statuses`` (Lago alone would list only active ones)."""
         params = subscription_filters(statuses, external_customer_id, plan_code)
         return await self.list_all(
-            "/subscriptions", "subscriptions", LagoSubscription.from_wire, params
+            "/subscriptions", "subscriptions", LagoSubscription, params
         )
 
     async def subscriptions_page(
@@ -120,7 +120,7 @@ class LagoClient(PagedLists, BackendClient):
         return await self.window(
             "/subscriptions",
             "subscriptions",
-            LagoSubscription.from_wire,
+            LagoSubscription,
             params,
             offset=offset,
             limit=limit,
@@ -144,7 +144,7 @@ class LagoClient(PagedLists, BackendClient):
             payment_statuses=payment_statuses,
             currency=currency,
         )
-        return await self.list_all("/invoices", "invoices", LagoInvoice.from_wire, params)
+        return await self.list_all("/invoices", "invoices", LagoInvoice, params)
 
     async def invoices_page(
         self, *, offset: int, limit: int, **filters: Any
@@ -153,7 +153,7 @@ class LagoClient(PagedLists, BackendClient):
         total; filters as :func:`invoice_filters`."""
         params = invoice_filters(**filters)
         return await self.window(
-            "/invoices", "invoices", LagoInvoice.from_wire, params, offset=offset, limit=limit
+            "/invoices", "invoices", LagoInvoice, params, offset=offset, limit=limit
         )
 
     async def invoice_window(

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway.backends.lago.models import PageMeta, WireError
+from gateway.backends.lago.models import PageMeta, WireError, decode_page
 from gateway.errors import BackendError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class PagedLists(_Base):
         self,
         path: str,
         key: str,
-        parse: Callable[[Any], T],
+        model: type[T],
         params: Params | None,
         *,
         offset: int,
@@ -50,7 +50,7 @@ class PagedLists(_Base):
         size, first_page, pages = plan_window(offset, limit, self.page_size)
         got = await self._gather(
             [
-                functools.partial(self._page, path, key, parse, params, p, size)
+                functools.partial(self._page, path, key, model, params, p, size)
                 for p in range(first_page, first_page + pages)
             ]
         )
@@ -59,13 +59,13 @@ class PagedLists(_Base):
         return items[start : start + limit], got[0][1].total_count
 
     async def list_all(
-        self, path: str, key: str, parse: Callable[[Any], T], params: Params | None = None
+        self, path: str, key: str, model: type[T], params: Params | None = None
     ) -> list[T]:
         """Every item of a paginated list, de-duplicated by ``lago_id`` (see module doc)."""
-        items, meta = await self._page(path, key, parse, params, 1)
+        items, meta = await self._page(path, key, model, params, 1)
         rest = await self._gather(
             [
-                functools.partial(self._page, path, key, parse, params, p)
+                functools.partial(self._page, path, key, model, params, p)
                 for p in range(2, meta.total_pages + 1)
             ]
         )
@@ -75,7 +75,7 @@ class PagedLists(_Base):
         # Items added while we listed push the list past the announced last page; every page
         # followed adds items, so the guard also ends this loop.
         while meta.next_page is not None and meta.next_page > meta.current_page:
-            page_items, meta = await self._page(path, key, parse, params, meta.next_page)
+            page_items, meta = await self._page(path, key, model, params, meta.next_page)
             if not page_items:
                 break
             items += page_items
@@ -85,16 +85,14 @@ class PagedLists(_Base):
         self,
         path: str,
         key: str,
-        parse: Callable[[Any], T],
+        model: type[T],
         params: Params | None,
         page: int,
         size: int | None = None,
     ) -> tuple[list[T], PageMeta]:
         query = {**(params or {}), "page": page, "per_page": size or self.page_size}
-        body = await self.get_json(path, params=query)
-        return self._parse(
-            path, lambda: ([parse(r) for r in rows(body, key)], PageMeta.from_wire(body["meta"]))
-        )
+        response = await self.request("GET", path, params=query)
+        return self._parse(path, lambda: decode_page(key, model, response.content))
 
     async def _gather(self, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """Run the page calls ``page_concurrency`` at a time, results in order."""
