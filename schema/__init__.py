@@ -17,6 +17,7 @@ from schema.access.mutations import AccessMutation
 from schema.access.queries import Query as AccessRootQuery
 from schema.access.subscriptions import AccessSubscription
 from schema.agents.queries import Query as AgentsRootQuery
+from schema.execution import FastListExecution
 from schema.extensions import (
     ErrorCodes,
     FreshCredentials,
@@ -77,8 +78,8 @@ def build_schema(
     if metrics is not None:
         extensions.append(lambda: OperationMetrics(metrics=metrics))
     extensions.append(RedactSecretVariables)  # secrets out of variable-coercion errors
-    # Last, so it sees (and codes) the errors every other extension produced.
     extensions.append(FreshCredentials)
+    # Last, so it sees (and codes) the errors every other extension produced.
     extensions.append(ErrorCodes)
     return GatewaySchema(
         query=Query,
@@ -86,6 +87,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=FastListExecution,
     )
 
 
