@@ -198,4 +198,3 @@ def _plain_attribute(field: GraphQLField) -> str | None:
     if getattr(definition, "default_resolver", builtins.getattr) is not builtins.getattr:
         return None
     return definition.python_name
-

@@ -43,6 +43,13 @@ class Report:
             "by_customer", lambda: figures.by_customer(facts, self.at, currency), currency
         )
 
+    def by_customer_positions(self, currency: str | None) -> dict[str, int]:
+        """Customer id -> index in :meth:`by_customer` (a cursor found at once)."""
+        rows = self.by_customer(currency)
+        return self._memo(
+            "by_customer_positions", lambda: {r.key: i for i, r in enumerate(rows)}, currency
+        )
+
     def churn(self, months: int) -> list[churn.ChurnMonth]:
         facts = self.snapshot.facts()
         return self._memo("churn", lambda: churn.churn_by_month(facts, self.at, months), months)

@@ -9,7 +9,7 @@ here and fed to the snapshot.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -130,6 +130,18 @@ class RevenueService:
         return Page(items, total, offset)
 
     # -- nested objects -----------------------------------------------------------------------
+    async def customers_by_id(
+        self, ids: Iterable[str], loader: CustomerLoader
+    ) -> dict[str, LagoCustomer]:
+        """The customers the snapshot holds, at once; the rest through the request's loader
+        (one GET per missing key). Unknown ids are absent."""
+        held = snapshot.customers if (snapshot := self.keeper.peek()) else {}
+        return await _by_key(ids, held, loader)
+
+    async def plans_by_code(self, codes: Iterable[str], loader: PlanLoader) -> dict[str, LagoPlan]:
+        held = snapshot.plans if (snapshot := self.keeper.peek()) else {}
+        return await _by_key(codes, held, loader)
+
     def customer_loader(self) -> CustomerLoader:
         return CustomerLoader(self.lago, self.keeper.peek())
 
@@ -156,6 +168,16 @@ class RevenueService:
         hook = LagoWebhook.parse(body)
         key = headers.get("x-lago-unique-key") or _digest(body)
         return await self.keeper.ingest(hook, key[:200])
+
+
+async def _by_key(keys: Iterable[str], held: Mapping[str, T], loader: Any) -> dict[str, T]:
+    found = {k: held[k] for k in dict.fromkeys(keys) if k in held}
+    missing = [k for k in dict.fromkeys(keys) if k not in found]
+    if missing:
+        for key, value in zip(missing, await loader.load_many(missing), strict=True):
+            if value is not None:
+                found[key] = value
+    return found
 
 
 def _server(url: str | None) -> str | None:

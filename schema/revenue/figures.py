@@ -6,11 +6,10 @@ from datetime import date, datetime
 
 import strawberry
 
-from gateway.context import Info
 from gateway.revenue import churn as churn_math
 from gateway.revenue import figures
 from gateway.revenue.money import Money as MoneyValue
-from schema.revenue.types import BillingCustomer, BillingPlan, Money, load_customer, load_plan
+from schema.revenue.types import BillingCustomer, BillingPlan, Money
 
 
 def _money(currency: str, cents: int | None) -> Money | None:
@@ -79,17 +78,18 @@ class RevenuePlan:
     active_subscriptions: int
     active_customers: int
 
-    @strawberry.field
-    async def plan(self, info: Info) -> BillingPlan | None:
-        return await load_plan(info, self.plan_code)
+    plan: BillingPlan | None = strawberry.field(
+        default=None, description="Null when Lago no longer knows the plan."
+    )
 
     @classmethod
-    def of(cls, row: figures.Breakdown) -> RevenuePlan:
+    def of(cls, row: figures.Breakdown, plan: BillingPlan | None = None) -> RevenuePlan:
         return cls(
             plan_code=row.key,
             mrr=Money.many(row.mrr),
             active_subscriptions=row.active_subscriptions,
             active_customers=row.active_customers,
+            plan=plan,
         )
 
 
@@ -99,16 +99,17 @@ class RevenueCustomer:
     mrr: list[Money]
     active_subscriptions: int
 
-    @strawberry.field
-    async def customer(self, info: Info) -> BillingCustomer | None:
-        return await load_customer(info, self.customer_id)
+    customer: BillingCustomer | None = strawberry.field(
+        default=None, description="Null when Lago no longer knows the customer."
+    )
 
     @classmethod
-    def of(cls, row: figures.Breakdown) -> RevenueCustomer:
+    def of(cls, row: figures.Breakdown, customer: BillingCustomer | None = None) -> RevenueCustomer:
         return cls(
             customer_id=row.key,
             mrr=Money.many(row.mrr),
             active_subscriptions=row.active_subscriptions,
+            customer=customer,
         )
 
 

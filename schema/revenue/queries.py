@@ -20,7 +20,7 @@ from gateway.revenue.report import Report
 from gateway.revenue.service import RevenueService
 from schema.pagination import Connection, check_first, decode_index
 from schema.permissions import require
-from schema.revenue.connections import by_key, by_offset
+from schema.revenue.connections import by_offset, key_connection, key_window
 from schema.revenue.figures import (
     RevenueChurn,
     RevenueCustomer,
@@ -37,6 +37,7 @@ from schema.revenue.types import (
     InvoiceStatus,
     PaymentStatus,
     SubscriptionStatus,
+    nested,
 )
 
 MAX_MONTHS = 60
@@ -89,7 +90,9 @@ class RevenueQuery:
 
     @strawberry.field(description="MRR by plan at asOf, highest first (every plan listed).")
     async def by_plan(self, info: Info) -> list[RevenuePlan] | None:
-        return [RevenuePlan.of(r) for r in (await self._report(info)).by_plan()]
+        rows = (await self._report(info)).by_plan()
+        _, plans = await nested(info, (), (r.key for r in rows))
+        return [RevenuePlan.of(r, plans.get(r.key)) for r in rows]
 
     @strawberry.field(
         description="Customers with active subscriptions at asOf, ordered by MRR, highest "
@@ -99,9 +102,20 @@ class RevenueQuery:
     async def by_customer(
         self, info: Info, first: int = 50, after: str | None = None, currency: str | None = None
     ) -> Connection[RevenueCustomer] | None:
-        rows = (await self._report(info)).by_customer(currency)
-        return by_key(rows, kind="bycustomer", key=lambda r: r.key, node=RevenueCustomer.of,
-                      first=first, after=after)  # fmt: skip
+        report = await self._report(info)
+        rows = report.by_customer(currency)
+        positions = report.by_customer_positions(currency)
+        start, page = key_window(rows, kind="bycustomer", key=lambda r: r.key, first=first,
+                                 after=after, position=positions.get)  # fmt: skip
+        customers, _ = await nested(info, (r.key for r in page), ())
+        return key_connection(
+            rows,
+            start,
+            page,
+            kind="bycustomer",
+            key=lambda r: r.key,
+            node=lambda r: RevenueCustomer.of(r, customers.get(r.key)),
+        )
 
     @strawberry.field(description=churn_math.CHURN_DEFINITION)
     async def churn(self, info: Info, months: int = 12) -> RevenueChurn | None:
@@ -150,8 +164,18 @@ class RevenueQuery:
             customer_id=customer_id,
             plan_code=plan_code,
         )
-        return by_offset(page.items, kind="subscription", node=BillingSubscription.of,
-                         offset=offset, total=page.total)  # fmt: skip
+        customers, plans = await nested(
+            info, (s.external_customer_id for s in page.items), (s.plan_code for s in page.items)
+        )
+        return by_offset(
+            page.items,
+            kind="subscription",
+            node=lambda s: BillingSubscription.of(
+                s, customers.get(s.external_customer_id), plans.get(s.plan_code)
+            ),
+            offset=offset,
+            total=page.total,
+        )
 
     @strawberry.field(description="Customers in Lago's order (newest first), paged by Lago.")
     async def customers(

@@ -3,6 +3,7 @@ invoices (nested ``customer`` and ``plan`` come through the request's loaders)."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
 
@@ -14,6 +15,7 @@ from gateway.revenue.loaders import CustomerLoader, PlanLoader
 from gateway.revenue.money import Money as MoneyValue
 from gateway.revenue.service import RevenueService
 from schema.scalars import Cents
+from schema.selection import selects
 
 
 @strawberry.type(description="An amount of money: integer minor units of an ISO 4217 currency.")
@@ -133,14 +135,20 @@ def plan_loader(info: Info) -> PlanLoader:
     return info.context.loaders.get(_plans, info.context.services.revenue)
 
 
-async def load_customer(info: Info, external_id: str) -> BillingCustomer | None:
-    found = await customer_loader(info).load(external_id)
-    return BillingCustomer.of(found) if found else None
-
-
-async def load_plan(info: Info, code: str) -> BillingPlan | None:
-    found = await plan_loader(info).load(code)
-    return BillingPlan.of(found) if found else None
+async def nested(
+    info: Info, customer_ids: Iterable[str], plan_codes: Iterable[str]
+) -> tuple[dict[str, BillingCustomer], dict[str, BillingPlan]]:
+    """The customers and plans a page's rows refer to, when the query selects them."""
+    service = info.context.services.revenue
+    customers: dict[str, BillingCustomer] = {}
+    plans: dict[str, BillingPlan] = {}
+    if selects(info, "customer"):
+        found = await service.customers_by_id(customer_ids, customer_loader(info))
+        customers = {k: BillingCustomer.of(c) for k, c in found.items()}
+    if selects(info, "plan"):
+        got = await service.plans_by_code(plan_codes, plan_loader(info))
+        plans = {k: BillingPlan.of(p) for k, p in got.items()}
+    return customers, plans
 
 
 @strawberry.type(name="BillingSubscription", description="A Lago subscription.")
@@ -165,16 +173,22 @@ class BillingSubscription:
     previous_plan_code: str | None
     next_plan_code: str | None
 
-    @strawberry.field(description="Null when Lago no longer knows the customer.")
-    async def customer(self, info: Info) -> BillingCustomer | None:
-        return await load_customer(info, self.external_customer_id)
-
-    @strawberry.field(description="Null when Lago no longer knows the plan.")
-    async def plan(self, info: Info) -> BillingPlan | None:
-        return await load_plan(info, self.plan_code)
+    customer: BillingCustomer | None = strawberry.field(
+        default=None, description="Null when Lago no longer knows the customer."
+    )
+    plan: BillingPlan | None = strawberry.field(
+        default=None, description="Null when Lago no longer knows the plan."
+    )
 
     @classmethod
-    def of(cls, s: LagoSubscription) -> BillingSubscription:
+    def of(
+        cls,
+        s: LagoSubscription,
+        customer: BillingCustomer | None = None,
+        plan: BillingPlan | None = None,
+    ) -> BillingSubscription:
+        """``customer`` and ``plan`` are filled by the list's resolver when the query selects
+        them (plain attributes then: no resolver, no future per row)."""
         price = None
         if s.plan_amount_cents is not None and s.plan_amount_currency:
             price = Money(amount_cents=s.plan_amount_cents, currency=s.plan_amount_currency)
@@ -194,6 +208,8 @@ class BillingSubscription:
             canceled_at=s.canceled_at,
             previous_plan_code=s.previous_plan_code,
             next_plan_code=s.next_plan_code,
+            customer=customer,
+            plan=plan,
         )
 
 

@@ -87,9 +87,7 @@ class LagoClient(PagedLists, BackendClient):
         return await self.list_all("/plans", "plans", LagoPlan)
 
     async def plans_page(self, *, offset: int, limit: int) -> tuple[list[LagoPlan], int]:
-        return await self.window(
-            "/plans", "plans", LagoPlan, None, offset=offset, limit=limit
-        )
+        return await self.window("/plans", "plans", LagoPlan, None, offset=offset, limit=limit)
 
     async def plan(self, code: str) -> LagoPlan | None:
         return await self._one(f"/plans/{_seg(code)}", "plan", LagoPlan)
@@ -103,9 +101,7 @@ class LagoClient(PagedLists, BackendClient):
     ) -> list[LagoSubscription]:
         """Every subscription in ``statuses`` (Lago alone would list only active ones)."""
         params = subscription_filters(statuses, external_customer_id, plan_code)
-        return await self.list_all(
-            "/subscriptions", "subscriptions", LagoSubscription, params
-        )
+        return await self.list_all("/subscriptions", "subscriptions", LagoSubscription, params)
 
     async def subscriptions_page(
         self,

@@ -131,7 +131,8 @@ class LagoMonthlyAmount(_Wire, frozen=True, kw_only=True):
 def page_decoder(key: str, model: type[T]) -> msgspec.json.Decoder[Any]:
     """A decoder for one page of a Lago list: ``{<key>: [model...], "meta": {...}}``."""
     envelope = msgspec.defstruct(
-        f"{model.__name__}Page", [(key, list[model]), ("meta", PageMeta)]  # type: ignore[valid-type]
+        f"{model.__name__}Page",
+        [(key, list[model]), ("meta", PageMeta)],  # type: ignore[valid-type]
     )
     return msgspec.json.Decoder(envelope)
 
