@@ -22,6 +22,7 @@ from gateway.backends.breaker import BreakerState, CircuitBreaker
 from gateway.backends.failures import BREAKER_STATUSES, SENSITIVE_HEADER, map_error, short_path
 from gateway.backends.observer import CallObserver, Outcome, notify, outcome_of
 from gateway.backends.retry import retry_budget, retry_delay
+from gateway.backends.transport import FastTransport
 from gateway.errors import BackendError, CircuitOpen, NotConfigured
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,13 @@ class BackendClient:
         limits = httpx.Limits(
             max_connections=self.max_connections, max_keepalive_connections=self.max_connections
         )
+        transport = self._transport or FastTransport(verify=verify, limits=limits)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self.headers,
             timeout=self.timeout,
             limits=limits,
-            transport=self._transport,
+            transport=transport,
             verify=verify,
             follow_redirects=self._follow_redirects,
             event_hooks={"request": [self._keep_credentials_home]},
