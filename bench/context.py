@@ -26,6 +26,7 @@ _SCRUBBED_PREFIXES = ("GATEWAY_", "REDIS_", "OIDC_")
 APPS: dict[str, str] = {
     "floor": "bench.targets:floor_app",
     "strawberry": "bench.strawberry_target:app",
+    "lago-page": "bench.targets:lago_page_app",
 }
 """Plain ASGI targets by name (``module:factory``); the gateway has its own set-up."""
 _START_DELAY = 1.0

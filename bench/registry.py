@@ -23,6 +23,7 @@ MODULES: tuple[str, ...] = (
     "bench.usage",
     "bench.traffic",
     "bench.lago",
+    "bench.transport",
     "bench.models",
 )
 

@@ -26,3 +26,22 @@ def floor_app() -> Starlette:
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)]
     )
+
+
+LAGO_PAGE = (
+    b'{"plans":[{"lago_id":"1","code":"pro","name":"Pro","interval":"monthly",'
+    b'"amount_cents":9900,"amount_currency":"USD"}],"meta":{"current_page":1,'
+    b'"next_page":null,"prev_page":null,"total_pages":1,"total_count":1}}'
+)
+
+
+def lago_page_app() -> Starlette:
+    """A Lago-shaped page answered at once: what one backend call costs the client."""
+
+    async def plans(request: Request) -> Response:
+        return Response(LAGO_PAGE, media_type="application/json")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[Route("/api/v1/plans", plans), Route("/healthz", healthz)])
