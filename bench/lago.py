@@ -155,11 +155,57 @@ def lago(ctx: Context) -> Section:
             figures[f"{key}_cpu_ms_per_request"] = round(result.server_cpu / result.ok * 1e3, 2)
     age = _age(gateway)
     figures["overview_age_s"] = round(age, 1)
+    reference = ctx.serve(
+        "strawberry-lago",
+        "bench.strawberry_lago:app",
+        {"LAGO_URL": gateway.env["LAGO_API_URL"], "LAGO_KEY": sandbox.api_key},
+    )
+    references: list[tuple[HttpScenario, LoadResult]] = []
+    for item in (CUSTOMERS, NESTED):
+        plain = {"Content-Type": "application/json"}
+        body = probe(reference, item, plain)
+        result = load(ctx, item, reference, plain, body)
+        references.append((item, result))
+        print(f"{item.name} on bare Strawberry: {result.line()}", flush=True)
+        key = item.name.replace("-", "_")
+        figures[f"{key}_reference_rps"] = round(result.rps, 1)
+        if result.server_cpu is not None and result.ok:
+            cpu = result.server_cpu / result.ok * 1e3
+            figures[f"{key}_reference_cpu_ms_per_request"] = round(cpu, 2)
     return Section(
         title="Revenue: cost that follows the question (issue 11)",
-        markdown=_markdown(ctx, sizes, loads, age),
+        markdown=_markdown(ctx, sizes, loads, age) + _comparison(loads, references),
         figures=figures,
     )
+
+
+def _cpu(result: LoadResult) -> str:
+    if result.server_cpu is None or not result.ok:
+        return "?"
+    return f"{result.server_cpu / result.ok * 1e3:.2f} ms"
+
+
+def _comparison(
+    ours: list[tuple[HttpScenario, LoadResult]], theirs: list[tuple[HttpScenario, LoadResult]]
+) -> str:
+    mine = {item.name: result for item, result in ours}
+    lines = [
+        "",
+        "",
+        "The same two page queries against a bare Strawberry app over the same fake Lago in "
+        "the same run (`bench/strawberry_lago.py`: one Lago page, nested customers by a "
+        "DataLoader fetching each distinct customer, httpx's own transport):",
+        "",
+        "| query | gateway req/s | gateway CPU/request | bare Strawberry req/s "
+        "| bare Strawberry CPU/request |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for item, result in theirs:
+        gw = mine[item.name]
+        lines.append(
+            f"| {item.title} | {gw.rps:.0f} | {_cpu(gw)} | {result.rps:.0f} | {_cpu(result)} |"
+        )
+    return "\n".join(lines)
 
 
 def _age(gateway: GatewayTarget) -> float:
@@ -203,10 +249,8 @@ def _markdown(
         "|---|---:|---:|---:|---:|",
     ]
     for item, result in loads:
-        cpu = "?" if result.server_cpu is None or not result.ok else (
-            f"{result.server_cpu / result.ok * 1e3:.2f} ms")  # fmt: skip
         lines.append(
             f"| {item.title} | {result.rps:.0f} | {result.p(50) * 1e3:.1f} / "
-            f"{result.p(99) * 1e3:.1f} ms | {cpu} | {result.errors} |"
+            f"{result.p(99) * 1e3:.1f} ms | {_cpu(result)} | {result.errors} |"
         )
     return "\n".join(lines)
