@@ -90,7 +90,10 @@ def usage(ctx: Context) -> Section:
         result = _run_ingest(ctx, redis_target, "ingest-redis")
         rows.append(("Redis (store + pub/sub)", result, before, _counted(redis_target)))
 
-    live_target = ctx.start_gateway("gateway-usage-live")
+    # Many sockets of one bench subject: raise the per-subject cap (a setting) for this run.
+    live_target = ctx.start_gateway(
+        "gateway-usage-live", GATEWAY_WS_MAX_CONNECTIONS=str(SUBSCRIBERS + 10)
+    )
     live = asyncio.run(
         deliver(live_target.server.url, live_target.token, subscribers=SUBSCRIBERS,
                 events=LIVE_EVENTS, rate=LIVE_RATE)

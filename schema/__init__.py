@@ -19,9 +19,7 @@ from schema.access.subscriptions import AccessSubscription
 from schema.agents.queries import Query as AgentsRootQuery
 from schema.execution import FastListExecution
 from schema.extensions import (
-    ErrorCodes,
-    FreshCredentials,
-    OperationMetrics,
+    GatewayOperation,
     format_error,
     limit_extensions,
 )
@@ -30,7 +28,6 @@ from schema.models.queries import Query as ModelsRootQuery
 from schema.models.subscriptions import ModelsSubscription
 from schema.providers.mutations import ProviderMutation
 from schema.providers.queries import Query as ProvidersRootQuery
-from schema.providers.redaction import RedactSecretVariables
 from schema.revenue.queries import Query as RevenueRootQuery
 from schema.scalars import SCALARS
 from schema.traffic.mutations import TrafficMutation
@@ -75,12 +72,7 @@ def build_schema(
     *, limits: Limits | None = None, metrics: Metrics | None = None
 ) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = list(limit_extensions(limits or Limits()))
-    if metrics is not None:
-        extensions.append(lambda: OperationMetrics(metrics=metrics))
-    extensions.append(RedactSecretVariables)  # secrets out of variable-coercion errors
-    extensions.append(FreshCredentials)
-    # Last, so it sees (and codes) the errors every other extension produced.
-    extensions.append(ErrorCodes)
+    extensions.append(lambda: GatewayOperation(metrics=metrics))
     return GatewaySchema(
         query=Query,
         mutation=Mutation,

@@ -20,6 +20,7 @@ from gateway.errors import ErrorCode, GatewayError
 from gateway.metrics import Metrics
 from gateway.settings import Limits
 from schema.limits import QueryLimits, ValidationResults
+from schema.providers.redaction import redact_secret_variables
 
 log = logging.getLogger("gateway.errors")
 
@@ -68,16 +69,20 @@ def format_result(result: Any) -> None:
         format_error(error)
 
 
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        format_result(self.execution_context.result)
+class GatewayOperation(SchemaExtension):
+    """Everything the gateway does around one operation, in one extension (each extension
+    costs Strawberry hook bookkeeping on every request):
 
+    - a mutation is judged by the caller as the store has it now: signing in may have come
+      from the cache (gateway/auth/signin.py), which a change on another replica reaches
+      only within half a second; queries keep the cached caller;
+    - secrets sent as variables are cut out of error messages (schema/providers);
+    - every error gets its ``extensions.code`` and loses what we did not raise on purpose;
+    - the operation is counted and timed (``/metrics``).
+    """
 
-class FreshCredentials(SchemaExtension):
-    """A mutation is judged by the caller as the store has it now: signing in may have come
-    from the cache (gateway/auth/signin.py), which a change on another replica reaches only
-    within half a second. Queries keep the cached caller; mutations pay the round trips."""
+    def __init__(self, *, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -86,20 +91,22 @@ class FreshCredentials(SchemaExtension):
             await context.refresh()
         yield
 
-
-class OperationMetrics(SchemaExtension):
-    def __init__(self, *, metrics: Metrics) -> None:
-        self.metrics = metrics
-
     def on_operation(self) -> Iterator[None]:
         start = time.perf_counter()
         yield
         ctx = self.execution_context
-        ok = not getattr(ctx.result, "errors", None)
-        try:
-            op_type = ctx.operation_type.value
-        except Exception:  # no valid operation in the document
-            op_type = "invalid"
-        self.metrics.observe_operation(
-            name=ctx.operation_name, type=op_type, ok=ok, seconds=time.perf_counter() - start
-        )
+        errors = getattr(ctx.result, "errors", None)
+        if errors:
+            redact_secret_variables(errors, ctx.variables)
+            format_result(ctx.result)
+        if self.metrics is not None:
+            try:
+                op_type = ctx.operation_type.value
+            except Exception:  # no valid operation in the document
+                op_type = "invalid"
+            self.metrics.observe_operation(
+                name=ctx.operation_name,
+                type=op_type,
+                ok=not errors,
+                seconds=time.perf_counter() - start,
+            )

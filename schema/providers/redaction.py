@@ -4,16 +4,13 @@ graphql-core quotes the offending variable value when it rejects one, and for an
 in an input object that value is the whole object: a typo next to ``apiKey`` would send the
 key back in ``errors[].message`` (and into whatever logs responses). This extension replaces
 every secret-looking variable value (by field name: apiKey, secret, password, token) in the
-operation's error messages with ``[redacted]``.
+operation's error messages with ``[redacted]`` (called by schema/extensions.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-from strawberry.extensions import SchemaExtension
 
 SECRET_FIELD = re.compile(r"(?i)(api_?key|secret|password|passphrase|token)$")
 MIN_SECRET = 4  # shorter values would redact ordinary words
@@ -29,15 +26,12 @@ def secret_values(value: Any, *, name: str = "") -> set[str]:
     return set()
 
 
-class RedactSecretVariables(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        ctx = self.execution_context
-        errors = getattr(ctx.result, "errors", None) or ()
-        if not errors or not ctx.variables:
-            return
-        secrets = sorted(secret_values(ctx.variables), key=len, reverse=True)
-        for error in errors:
-            for secret in secrets:
-                if secret in error.message:
-                    error.message = error.message.replace(secret, "[redacted]")
+def redact_secret_variables(errors: list[Any], variables: dict[str, Any] | None) -> None:
+    """Cut secrets sent as variables out of error messages (a coercion error quotes them)."""
+    if not errors or not variables:
+        return
+    secrets = sorted(secret_values(variables), key=len, reverse=True)
+    for error in errors:
+        for secret in secrets:
+            if secret in error.message:
+                error.message = error.message.replace(secret, "[redacted]")
