@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -117,13 +117,31 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return await self.run(request)
 
     async def parse_http_body(self, request: Any) -> Any:
-        # Strawberry assumes a JSON body is an object; `null`, `42` or `"x"` would crash it.
-        content_type, _ = parse_content_type(request.content_type or "")
-        if request.method == "POST" and content_type == "application/json":
-            data = self.parse_json(await request.get_body())
-            if not isinstance(data, dict):
-                raise HTTPException(400, "the request body must be a JSON object")
-        return await super().parse_http_body(request)
+        """A JSON POST parsed once, here (Strawberry would parse the content type with the
+        email package and the body again); everything else as Strawberry does it."""
+        raw_type = request.content_type or ""
+        media = raw_type.partition(";")[0].strip().lower()
+        if request.method != "POST" or media != "application/json":
+            return await super().parse_http_body(request)
+        data = self.parse_json(await request.get_body())
+        if not isinstance(data, dict):  # `null`, `42`, `"x"` or a batch: not one operation
+            raise HTTPException(400, "the request body must be a JSON object")
+        fields = {"query": (str,), "variables": (dict,), "extensions": (dict,)}
+        for name, kinds in fields.items():
+            value = data.get(name)
+            if value is not None and not isinstance(value, kinds):
+                kind = "a string" if name == "query" else "an object"
+                raise HTTPException(400, f"`{name}` must be {kind} or null, if provided")
+        operation_name = data.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise HTTPException(400, "`operationName` must be a string or null, if provided")
+        return GraphQLRequestData(
+            query=data.get("query"),
+            variables=data.get("variables"),
+            operation_name=operation_name,
+            extensions=data.get("extensions"),
+            protocol="http",
+        )
 
     async def execute_single(
         self,
