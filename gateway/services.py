@@ -34,6 +34,7 @@ from gateway.models.service import ModelsService
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
+from gateway.response_cache import ResponseCache, make_response_cache
 from gateway.revenue.service import RevenueService
 from gateway.secrets import SecretBox, load_secret_keys
 from gateway.settings import Settings
@@ -70,6 +71,8 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for small calls of our own (JWKS); backends own their clients."""
     backends: Backends
+    response_cache: ResponseCache | None
+    """Answers of read queries (GATEWAY_RESPONSE_CACHE=on), else None."""
     revenue: RevenueService
     """Lago lists, the shared revenue snapshot and its webhooks (gateway/revenue)."""
     usage: UsageService
@@ -135,9 +138,19 @@ class Services:
             )
             await sessions.start()
             stack.push_async_callback(sessions.stop)
+            response_cache = None
+            if settings.response_cache:
+                response_cache = make_response_cache(
+                    settings.redis_url,
+                    prefix=settings.redis_prefix,
+                    max_entries=settings.response_cache_entries,
+                )
+                stack.push_async_callback(response_cache.close)
             revenue = RevenueService.from_settings(
                 settings, lago=backends.lago, store=store, pubsub=pubsub
             )
+            if response_cache is not None:  # a webhook changes what revenue answers
+                revenue.on_change(response_cache.invalidate)
             await revenue.start()
             stack.push_async_callback(revenue.stop)
             usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
@@ -180,6 +193,7 @@ class Services:
             sessions=sessions,
             http=http,
             backends=backends,
+            response_cache=response_cache,
             revenue=revenue,
             usage=usage,
             traffic=traffic,

@@ -44,6 +44,15 @@ def _str(env: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (_str(env, name) or "").lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be on or off, got {value!r}")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -109,6 +118,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     backend_timeout: float = 10.0
     allowed_origins: tuple[str, ...] = ()
+    response_cache: bool = False
+    """Reuse answers of read queries (``@cacheControl`` in the schema says for how long)."""
+    response_cache_entries: int = 10_000
     # Backends (issues 3-7 add their clients; unset means NOT_CONFIGURED).
     lago_api_url: str | None = None
     lago_api_key: str | None = None
@@ -154,6 +166,8 @@ class Settings:
             limits=Limits.from_env(env),
             backend_timeout=_float(env, "GATEWAY_BACKEND_TIMEOUT", 10.0),
             allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
+            response_cache=_flag(env, "GATEWAY_RESPONSE_CACHE"),
+            response_cache_entries=_int(env, "GATEWAY_RESPONSE_CACHE_ENTRIES", 10_000),
             lago_api_url=_str(env, "LAGO_API_URL"),
             lago_api_key=_str(env, "LAGO_API_KEY"),
             lago_snapshot_seconds=_float(env, "LAGO_SNAPSHOT_SECONDS", 300.0),
@@ -173,8 +187,7 @@ class Settings:
             acme_ca_bundle=_str(env, "ACME_CA_BUNDLE"),
             acme_dns_hook=_str(env, "ACME_DNS_HOOK"),
             provider_allow_hosts=_list(env, "GATEWAY_PROVIDER_ALLOW_HOSTS"),
-            provider_block_private=(_str(env, "GATEWAY_PROVIDER_BLOCK_PRIVATE") or "").lower()
-            in ("1", "true", "yes", "on"),
+            provider_block_private=_flag(env, "GATEWAY_PROVIDER_BLOCK_PRIVATE"),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -29,6 +29,7 @@ from gateway.graphiql import render_graphiql
 from gateway.responses import error_response
 from gateway.services import Services
 from gateway.sockets import LegacyWSHandler, TransportWSHandler, client_address
+from schema.response_cache import ResponseCachePolicy, ResponseCaching
 
 log = logging.getLogger("gateway.view")
 
@@ -86,6 +87,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
     ) -> None:
         super().__init__(schema, **kwargs)
         self._services = services
+        self._response_caching: ResponseCaching | None = None
+
+    def _caching(self) -> ResponseCaching | None:
+        """The response cache, when ``GATEWAY_RESPONSE_CACHE=on``."""
+        cache = self._services().response_cache
+        if cache is None:
+            return None
+        if self._response_caching is None or self._response_caching.cache is not cache:
+            policy = ResponseCachePolicy(self.schema)
+            self._response_caching = ResponseCaching(policy=policy, cache=cache)
+        return self._response_caching
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -157,8 +169,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
-        try:
-            return await self.schema.execute(
+
+
+        def run() -> Any:
+            return self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -166,6 +180,18 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 operation_name=request_data.operation_name,
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
+            )
+
+        try:
+            caching = self._caching()
+            if caching is None:
+                return await run()
+            return await caching.execute(
+                run,
+                query=request_data.query,
+                operation_name=request_data.operation_name,
+                variables=request_data.variables,
+                context=context,
             )
         except InvalidOperationTypeError as exc:
             what = exc.operation_type.value

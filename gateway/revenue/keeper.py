@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from gateway.backends.lago.client import LagoClient
@@ -64,6 +64,8 @@ class SnapshotKeeper:
         self._signal = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._writing = asyncio.Lock()
+        self.listeners: list[Callable[[str], Awaitable[None]]] = []
+        """Told ``"revenue"`` after webhooks changed the snapshot (the response cache)."""
 
     # -- for the service --------------------------------------------------------------------
     def peek(self) -> RevenueSnapshot | None:
@@ -238,6 +240,11 @@ class SnapshotKeeper:
                 break
         if changed:
             snapshot.changed(at=self._clock())
+            for listener in self.listeners:
+                try:
+                    await listener("revenue")
+                except Exception as exc:  # a cache that cannot hear it still ages out
+                    log.warning("revenue change listener: %s", exc)
 
     async def _last_cursor(self) -> int:
         newest = await self._store.read(STREAM, limit=1, reverse=True)

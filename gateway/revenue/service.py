@@ -9,7 +9,7 @@ here and fed to the snapshot.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -51,6 +51,11 @@ class RevenueService:
         self.keeper = keeper
         self.verifier = verifier
         self._owned = owned
+
+    def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """``await listener("revenue")`` whenever a webhook changed the snapshot (on every
+        replica: each applies the webhook log)."""
+        self.keeper.listeners.append(listener)
 
     @classmethod
     def from_settings(

@@ -10,6 +10,7 @@ from gateway.backends.brigade.models import TaskQuery
 from gateway.context import Info
 from gateway.errors import BadUserInput
 from schema.agents.types import AgentTask, AgentUsage, TaskStatus
+from schema.cache_control import CacheScope, cache_control
 from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
 
@@ -53,6 +54,10 @@ class AgentsQuery:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[require("agents", "read")])
+    @strawberry.field(
+        extensions=[require("agents", "read")],
+        # Brigade answers each caller with its own agents (the caller's JWT is forwarded).
+        directives=[cache_control(30, domain="agents", scope=CacheScope.PRIVATE)],
+    )
     def agents(self) -> AgentsQuery | None:
         return AgentsQuery()

@@ -20,6 +20,7 @@ from gateway.models import ids
 from gateway.models.downloads import KIND as DOWNLOAD
 from gateway.models.formats import CATALOG
 from gateway.models.uploads import KIND as UPLOAD
+from schema.cache_control import cache_control
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
 from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
@@ -181,6 +182,9 @@ class ModelsQuery:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[require("models", "read")])
+    @strawberry.field(
+        extensions=[require("models", "read")],
+        directives=[cache_control(30, domain="models")],
+    )
     def models(self) -> ModelsQuery | None:
         return ModelsQuery()

@@ -8,6 +8,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.providers.loaders import ProviderLoader
+from schema.cache_control import cache_control
 from schema.pagination import (
     Connection,
     build_connection,
@@ -76,6 +77,9 @@ class ProvidersQuery:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[require("providers", "read")])
+    @strawberry.field(
+        extensions=[require("providers", "read")],
+        directives=[cache_control(30, domain="providers")],
+    )
     def providers(self) -> ProvidersQuery | None:
         return ProvidersQuery()

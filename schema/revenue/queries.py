@@ -18,6 +18,7 @@ from gateway.revenue.facts import MRR_NORMALISATION
 from gateway.revenue.months import utc
 from gateway.revenue.report import Report
 from gateway.revenue.service import RevenueService
+from schema.cache_control import cache_control
 from schema.pagination import Connection, check_first, decode_index
 from schema.permissions import require
 from schema.revenue.connections import by_offset, key_connection, key_window
@@ -230,6 +231,7 @@ class RevenueQuery:
 class Query:
     @strawberry.field(
         extensions=[require("revenue", "read")],
+        directives=[cache_control(30, domain="revenue")],
         description="Billing figures from Lago. `asOf` (default: now) takes the figures at "
         "another instant; Lago's analytics are used only for now.",
     )

@@ -14,6 +14,7 @@ from gateway.context import Info
 from gateway.jobs.records import JobRecord
 from gateway.traffic.metrics import CSV_COLUMNS
 from gateway.traffic.service import RENEWAL_JOB
+from schema.cache_control import cache_control
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
 from schema.traffic.nodes import (
@@ -183,6 +184,7 @@ class Query:
         extensions=[
             require_any(("services", "read"), ("containers", "read"), ("certificates", "read"))
         ],
+        directives=[cache_control(10, domain="traffic")],
         description="Traefik, Docker discovery and certificates; each part needs its resource.",
     )
     def traffic(self) -> TrafficQuery | None:

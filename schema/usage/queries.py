@@ -20,6 +20,7 @@ from gateway.usage.forecast import DayFigures, linear_forecast
 from gateway.usage.loaders import PriceTableLoader, RollupLoader
 from gateway.usage.prices import CURRENCY, money
 from gateway.usage.service import UsageService
+from schema.cache_control import cache_control
 from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
 from schema.usage.types import (
@@ -282,6 +283,10 @@ def _check_limit(limit: int) -> None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[require("usage", "read")], description="LLM usage (DESIGN §5).")
+    @strawberry.field(
+        extensions=[require("usage", "read")],
+        directives=[cache_control(10, domain="usage")],
+        description="LLM usage (DESIGN §5).",
+    )
     def usage(self) -> UsageQuery | None:
         return UsageQuery()

@@ -145,3 +145,38 @@ async def test_replicas_share_one_build_through_redis(
     second = await live_gateway_factory(**lago.settings_for(lago_url), **shared)
     assert await active(second) == await active(first)
     assert lago.counts["GET /api/v1/subscriptions"] == listings  # loaded, not listed again
+
+
+async def test_a_webhook_invalidates_cached_revenue_answers(
+    serve_app: ServeApp, live_gateway_factory: GatewayFactory
+) -> None:
+    lago, lago_url, gw = await setup(serve_app, live_gateway_factory, response_cache=True)
+    query = "{ revenue { overview { activeSubscriptions } } }"
+    for expected in ("MISS", "HIT"):
+        body = await gw.gql(query)
+        assert body["extensions"]["cache"]["status"] == expected
+    before = body["data"]["revenue"]["overview"]["activeSubscriptions"]
+    await terminate(lago, lago_url)
+
+    async def seen() -> bool:
+        now = await gw.gql(query)
+        return now["data"]["revenue"]["overview"]["activeSubscriptions"] == before - 1
+
+    assert await until(seen) < 1.0
+
+
+@pytest.mark.redis
+async def test_replicas_share_cached_answers_through_redis(
+    serve_app: ServeApp,
+    live_gateway_factory: GatewayFactory,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    lago = LagoSandbox(data=seed_data(customers=30))
+    lago_url = await serve_app(lago)
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "response_cache": True}
+    first = await live_gateway_factory(**lago.settings_for(lago_url), **shared)
+    second = await live_gateway_factory(**lago.settings_for(lago_url), **shared)
+    query = "{ revenue { plans(first: 2) { totalCount } } }"
+    assert (await first.gql(query))["extensions"]["cache"]["status"] == "MISS"
+    assert (await second.gql(query))["extensions"]["cache"]["status"] == "HIT"
