@@ -229,7 +229,8 @@ def _markdown(
         "snapshot is built in the background (its build time and the gateway's RSS after it "
         "are shown); requests never list Lago.",
         "",
-        "| subscriptions / customers | " + " | ".join(i.title for i in QUERIES)
+        "| subscriptions / customers | "
+        + " | ".join(i.title for i in QUERIES)
         + " | snapshot built in | gateway RSS |",
         "|---|" + "---:|" * (len(QUERIES) + 2),
     ]

@@ -104,9 +104,7 @@ class CacheUnavailable(Exception):
     """The shared generations cannot be read: answer without the cache."""
 
 
-def make_response_cache(
-    redis_url: str | None, *, prefix: str, max_entries: int
-) -> ResponseCache:
+def make_response_cache(redis_url: str | None, *, prefix: str, max_entries: int) -> ResponseCache:
     if redis_url:
         return RedisResponseCache(url=redis_url, prefix=prefix)
     return MemoryResponseCache(max_entries=max_entries)

@@ -170,7 +170,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
 
-
         def run() -> Any:
             return self.schema.execute(
                 request_data.query,

@@ -126,9 +126,7 @@ def _analyse(query: str, operation_name: str | None) -> _Analysis:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1:
         return _Analysis(None, frozenset())
-    fragments = {
-        d.name.value: d for d in document.definitions if hasattr(d, "type_condition")
-    }
+    fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")}
     roots: set[str] = set()
     seen: set[str] = set()
 
