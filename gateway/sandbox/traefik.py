@@ -109,8 +109,12 @@ class TraefikSandbox(Sandbox):
             return _error(404, "404 page not found")
         items = sorted(objects.values(), key=lambda o: o["name"])
         search, status = request.query_params.get("search"), request.query_params.get("status")
-        if search:
-            items = [o for o in items if search.lower() in json.dumps(o).lower()]
+        if search:  # Traefik's: the name (and a router's rule), case-insensitive
+            wanted = search.lower()
+            items = [
+                o for o in items
+                if wanted in o["name"].lower() or wanted in str(o.get("rule", "")).lower()
+            ]  # fmt: skip
         if status:
             items = [o for o in items if o.get("status") == status]
         return _page(request, items)

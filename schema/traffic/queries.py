@@ -17,6 +17,7 @@ from gateway.traffic.service import RENEWAL_JOB
 from schema.cache_control import cache_control
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
+from schema.traffic.lists import traefik_connection
 from schema.traffic.nodes import (
     DiscoveredContainer,
     RenewalJob,
@@ -39,14 +40,8 @@ from schema.traffic.types import (
 SERVICES = [require("services", "read")]
 
 
-def _match(
-    obj: Router | Service | Middleware, search: str | None, provider: str | None, status: str | None
-) -> bool:
-    return (
-        (not search or search.lower() in obj.name.lower())
-        and (not provider or obj.provider == provider)
-        and (not status or obj.status == status)
-    )
+def _provider(obj: Router | Service | Middleware) -> str:
+    return obj.provider
 
 
 @strawberry.type
@@ -80,8 +75,11 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikRouter] | None:
-        items = [r for r in await traefik(info, "routers") if _match(r, search, provider, status)]
-        return list_connection("router", items, TraefikRouter.build, first, after)
+        return await traefik_connection(
+            info, "routers", parse=Router.from_api, build=TraefikRouter.build,
+            provider_of=_provider, first=first, after=after, search=search, provider=provider,
+            status=status,
+        )  # fmt: skip
 
     @strawberry.field(extensions=SERVICES)
     async def services(
@@ -93,8 +91,11 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikService] | None:
-        items = [s for s in await traefik(info, "services") if _match(s, search, provider, status)]
-        return list_connection("service", items, TraefikService.build, first, after)
+        return await traefik_connection(
+            info, "services", parse=Service.from_api, build=TraefikService.build,
+            provider_of=_provider, first=first, after=after, search=search, provider=provider,
+            status=status,
+        )  # fmt: skip
 
     @strawberry.field(extensions=SERVICES, description='By full name, e.g. "gateway@docker".')
     async def service(self, info: Info, name: str) -> TraefikService | None:
@@ -112,8 +113,10 @@ class TrafficQuery:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[TraefikMiddleware] | None:
-        items = [m for m in await traefik(info, "middlewares") if _match(m, search, provider, None)]
-        return list_connection("middleware", items, TraefikMiddleware.build, first, after)
+        return await traefik_connection(
+            info, "middlewares", parse=Middleware.from_api, build=TraefikMiddleware.build,
+            provider_of=_provider, first=first, after=after, search=search, provider=provider,
+        )  # fmt: skip
 
     @strawberry.field(
         extensions=SERVICES,

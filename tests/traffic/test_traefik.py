@@ -184,12 +184,45 @@ async def test_metrics_json_and_csv(traffic: Traffic) -> None:
 async def test_paging_follows_x_next_page_and_loaders_share_calls(traffic: Traffic) -> None:
     traffic.gw.services.backends.traefik.per_page = 2
     traffic.traefik.reset_counts()
-    q = '{ traffic { overview { serviceHealth { count } } services { totalCount } a: service(name: "lago@docker") { name } } }'
-    t = data(await traffic.gw.gql(q))
-    assert t["services"]["totalCount"] == 6
-    # 6 services at 2 per page: pages 1-3, shared by overview and services; one GET for `a`.
+    q = '{ traffic { overview { serviceHealth { count } } a: service(name: "lago@docker") { name } } }'
+    data(await traffic.gw.gql(q))
+    # The overview's health counts list every service: 6 at 2 per page, following
+    # X-Next-Page (pages 1-3); one GET for `a`.
     assert traffic.traefik.counts["GET /api/http/services"] == 3
     assert traffic.traefik.counts["GET /api/http/services/lago@docker"] == 1
+
+
+async def test_a_page_costs_the_traefik_pages_that_cover_it(traffic: Traffic) -> None:
+    traefik = traffic.traefik
+    names = [
+        n["name"]
+        for n in data(
+            await traffic.gw.gql("{ traffic { services(first: 50) { nodes { name } } } }")
+        )["services"]["nodes"]
+    ]
+    traffic.gw.services.backends.traefik.per_page = 2
+    traefik.reset_counts()
+    q = "query($a: String) { traffic { services(first: 2, after: $a) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } } }"
+    seen, after = [], None
+    while True:
+        t = data(await traffic.gw.gql(q, {"a": after}))["services"]
+        seen += [n["name"] for n in t["nodes"]]
+        assert t["totalCount"] == len(names)
+        after = t["pageInfo"]["endCursor"]
+        if not t["pageInfo"]["hasNextPage"]:
+            break
+    assert seen == names
+    # One Traefik page per connection page; totalCount from /api/overview (no filter).
+    pages = -(-len(names) // 2)
+    assert traefik.counts["GET /api/http/services"] == pages
+    assert traefik.counts["GET /api/overview"] == pages
+    traefik.reset_counts()
+    data(
+        await traffic.gw.gql(
+            '{ traffic { services(first: 2, status: "enabled") { nodes { name } } } }'
+        )
+    )
+    assert traefik.counts["GET /api/http/services"] == 1  # filtered by Traefik, no total asked
 
 
 async def test_traefik_down_nulls_only_its_fields(traffic_factory: Any, refused_url: str) -> None:

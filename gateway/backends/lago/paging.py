@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.backends.lago.models import PageMeta, WireError, decode_page
+from gateway.backends.windows import plan_window
 from gateway.errors import BackendError
 
 if TYPE_CHECKING:
@@ -118,21 +119,6 @@ class PagedLists(_Base):
             raise BackendError(
                 f"unexpected response from {self.name} on {path}: {exc}", backend=self.name
             ) from None
-
-
-def plan_window(offset: int, limit: int, max_size: int = MAX_PAGE_SIZE) -> tuple[int, int, int]:
-    """(page size, first page, page count) covering ``offset .. offset + limit``: the fewest
-    calls, then the smallest pages (fewer items to parse). A connection that keeps its
-    ``first`` gets one call per page of up to 100 items."""
-    if limit <= 0:
-        return 1, offset + 1, 1  # one item, for the total alone
-    best = (0, 0)
-    for size in range(1, max_size + 1):
-        calls = -(-(offset % size + limit) // size)
-        if best == (0, 0) or calls < best[0]:
-            best = (calls, size)
-    calls, size = best
-    return size, offset // size + 1, calls
 
 
 def rows(body: Any, key: str) -> list[Any]:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from gateway.backends.base import BackendClient, CallObserver
 from gateway.backends.traefik.models import EntryPoint, Middleware, Router, Service
+from gateway.backends.windows import plan_window
 from gateway.errors import BackendError, BackendNotFound
 from gateway.settings import Settings
 from gateway.traffic.metrics import MetricsSnapshot
@@ -54,6 +55,58 @@ class TraefikClient(BackendClient):
     async def middlewares(self) -> list[Middleware]:
         return [Middleware.from_api(r) for r in await self._paged("/api/http/middlewares")]
 
+    async def window(
+        self,
+        collection: str,
+        *,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Items ``offset .. offset + limit`` of ``/api/http/<collection>`` in Traefik's order
+        (by name), filtered by Traefik itself, and whether more follow: the fewest pages that
+        cover the window, whatever the size of the configuration."""
+        size, first, count = plan_window(offset, limit, self.per_page)
+        params: dict[str, Any] = {"per_page": size}
+        if search:
+            params["search"] = search
+        if status:
+            params["status"] = status
+        path = f"/api/http/{collection}"
+        # The first page says whether others follow: no calls past the end of a short list.
+        pages = [await self._page(path, {**params, "page": first})]
+        if count > 1 and pages[0][1]:
+            pages += await asyncio.gather(
+                *(self._page(path, {**params, "page": p}) for p in range(first + 1, first + count))
+            )
+        items = [item for body, _ in pages for item in body]
+        start = offset - (first - 1) * size
+        window = items[start : start + limit]
+        more = pages[-1][1] or len(items) > start + limit
+        return window, more
+
+    async def list(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a filtered list (for what Traefik cannot filter itself)."""
+        params = {k: v for k, v in (("search", search), ("status", status)) if v}
+        return await self._paged(f"/api/http/{collection}", params)
+
+    async def count(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> int:
+        """How many items a filtered list holds (every page: asked only for ``totalCount``)."""
+        return len(await self.list(collection, search=search, status=status))
+
+    async def totals(self) -> dict[str, int]:
+        """Routers, services and middlewares Traefik holds (``/api/overview``): one call."""
+        http = (await self.overview()).get("http") or {}
+        return {
+            kind: int((http.get(kind) or {}).get("total") or 0)
+            for kind in ("routers", "services", "middlewares")
+        }
+
     async def service(self, name: str) -> Service | None:
         raw = await self._one("/api/http/services", name)
         return None if raw is None else Service.from_api(raw)
@@ -98,12 +151,26 @@ class TraefikClient(BackendClient):
         except BackendNotFound:
             return None
 
-    async def _paged(self, path: str) -> list[dict[str, Any]]:
+    async def _page(self, path: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+        """One page and whether another follows (Traefik answers 400 past the last page)."""
+        response = await self.request("GET", path, params=params, accept=(400,))
+        if response.status_code == 400:
+            return [], False
+        body = self._decode(response)
+        if not isinstance(body, list):
+            raise BackendError(f"unexpected answer from traefik on {path}", backend=self.name)
+        following = response.headers.get("X-Next-Page", "1")
+        more = following.isdigit() and int(following) > int(params["page"])
+        return [item for item in body if isinstance(item, dict)], more
+
+    async def _paged(
+        self, path: str, filters: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Every page: Traefik's ``X-Next-Page`` names the next page, and is 1 on the last."""
         items: list[dict[str, Any]] = []
         page = 1
         for _ in range(MAX_PAGES):
-            params = {"page": page, "per_page": self.per_page}
+            params = {**(filters or {}), "page": page, "per_page": self.per_page}
             response = await self.request("GET", path, params=params)
             body = self._decode(response)
             if not isinstance(body, list):

@@ -1,0 +1,63 @@
+"""Traefik's routers, services and middlewares as connections paged by Traefik itself.
+
+A page of ``first`` items costs the Traefik calls that cover it, whatever the size of the
+configuration; ``search`` and ``status`` are Traefik's own filters; ``provider`` becomes a
+search for ``@<provider>`` (names end with it). ``totalCount`` costs one ``/api/overview``
+call unfiltered, and a count of the filtered list otherwise — only when it is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gateway.context import Info
+from schema.pagination import Connection, build_connection, check_first, encode_cursor, start_after
+from schema.selection import selects
+from schema.traffic.nodes import traffic
+
+T = TypeVar("T")
+N = TypeVar("N")
+
+
+async def traefik_connection(
+    info: Info,
+    collection: str,
+    *,
+    parse: Callable[[dict[str, Any]], T],
+    build: Callable[[T], N],
+    provider_of: Callable[[T], str],
+    first: int,
+    after: str | None,
+    search: str | None = None,
+    provider: str | None = None,
+    status: str | None = None,
+) -> Connection[N]:
+    client = traffic(info).traefik
+    kind = collection.rstrip("s")
+    limit = check_first(first)
+    offset = start_after(kind, after)
+    where = search or (f"@{provider}" if provider else None)
+    if provider and search:  # Traefik takes one search term: the provider is checked here
+        every = [parse(r) for r in await client.list(collection, search=search, status=status)]
+        items = [o for o in every if provider_of(o) == provider]
+        page = items[offset : offset + limit]
+        more, total = offset + limit < len(items), len(items)
+    else:
+        raw, more = await client.window(
+            collection, offset=offset, limit=limit, search=where, status=status
+        )
+        page = [o for o in map(parse, raw) if not provider or provider_of(o) == provider]
+        total = offset + len(page) + int(more)
+        if selects(info, "totalCount"):
+            if where or status:
+                total = await client.count(collection, search=where, status=status)
+            else:
+                total = (await client.totals())[collection]
+    return build_connection(
+        [build(o) for o in page],
+        lambda i: encode_cursor(kind, offset + i),
+        has_next=more,
+        has_previous=offset > 0,
+        total=total,
+    )
