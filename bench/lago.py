@@ -8,6 +8,7 @@ page queries under load, with server CPU per request and the age of the figures 
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from typing import Any
@@ -72,6 +73,16 @@ OVERVIEW = HttpScenario(
     validate=require_every_leaf(OVERVIEW_QUERY),
 )
 QUERIES = (CUSTOMERS, NESTED, OVERVIEW)
+MONEY = "{ amountCents currency }"
+EVERY_FIELD = (
+    "{ revenue { asOf overview { activeSubscriptions mrr " + MONEY + " } "
+    "trends(months: 12) { source months { month mrr " + MONEY + " revenue " + MONEY + " } } "
+    "byPlan { planCode mrr " + MONEY + " plan { name } } "
+    "byCustomer(first: 20) { totalCount nodes { customerId customer { name } } } "
+    "churn(months: 6) { rate } lifetimeValue { currency } growth { source } "
+    "forecast { source } subscriptions(first: 20) { totalCount nodes { customer { name } } } "
+    "customers(first: 20) { totalCount } plans { totalCount } invoices(first: 5) { totalCount } } }"
+)
 
 
 def _wait_for_snapshot(gateway: GatewayTarget, timeout: float = 600.0) -> float:
@@ -125,7 +136,12 @@ def lago(ctx: Context) -> Section:
     for size in SIZES:
         sandbox, gateway = _sized(ctx, size)
         built = _wait_for_snapshot(gateway)
+        every, first_ms = _every_field(gateway)
+        _, every_ms = _every_field(gateway)
         row = {
+            "every": every,
+            "every_first_ms": first_ms,
+            "every_ms": every_ms,
             "subscriptions": len(sandbox.data.subscriptions),
             "customers": len(sandbox.data.customers),
             "built": built,
@@ -155,6 +171,8 @@ def lago(ctx: Context) -> Section:
             figures[f"{key}_cpu_ms_per_request"] = round(result.server_cpu / result.ok * 1e3, 2)
     age = _age(gateway)
     figures["overview_age_s"] = round(age, 1)
+    fresh, refused = _webhook_freshness(sandbox, gateway)
+    figures["webhook_to_overview_ms"] = round(fresh * 1e3, 1)
     reference = ctx.serve(
         "strawberry-lago",
         "bench.strawberry_lago:app",
@@ -174,8 +192,61 @@ def lago(ctx: Context) -> Section:
             figures[f"{key}_reference_cpu_ms_per_request"] = round(cpu, 2)
     return Section(
         title="Revenue: cost that follows the question (issue 11)",
-        markdown=_markdown(ctx, sizes, loads, age) + _comparison(loads, references),
+        markdown=_markdown(ctx, sizes, loads, age)
+        + _comparison(loads, references)
+        + _webhooks(fresh, refused),
         figures=figures,
+    )
+
+
+def _every_field(gateway: GatewayTarget) -> tuple[str, float]:
+    """Every revenue field in one query: whether it answered without error, and its time."""
+    started = time.perf_counter()
+    status, body = post(gateway.server.port, "/graphql", json.dumps({"query": EVERY_FIELD}),
+                        gateway.headers)  # fmt: skip
+    took = (time.perf_counter() - started) * 1e3
+    errors = json.loads(body).get("errors") if status == 200 else [status]
+    return ("yes" if not errors else f"no: {str(errors)[:80]}"), took
+
+
+def _overview_count(gateway: GatewayTarget) -> int:
+    query = {"query": "{ revenue { overview { activeSubscriptions } } }"}
+    _, body = post(gateway.server.port, "/graphql", json.dumps(query), gateway.headers)
+    return json.loads(body)["data"]["revenue"]["overview"]["activeSubscriptions"]
+
+
+def _webhook_freshness(sandbox: Any, gateway: GatewayTarget) -> tuple[float, bool]:
+    """Seconds from a termination in Lago to the overview showing it (Lago's signed webhook),
+    and whether a forged webhook was refused without changing the figures."""
+    sandbox.webhooks.add(f"{gateway.server.url}/v1/webhooks/lago", "jwt")
+    before = _overview_count(gateway)
+    forged = json.dumps({"webhook_type": "subscription.terminated",
+                         "object_type": "subscription", "subscription": {}})  # fmt: skip
+    signed = {"Content-Type": "application/json", "X-Lago-Signature": "forged"}
+    status, _ = post(gateway.server.port, "/v1/webhooks/lago", forged, signed)
+    refused = status == 401 and _overview_count(gateway) == before
+    victim = next(s for s in sandbox.data.subscriptions if s["status"] == "active")
+    url = gateway.env["LAGO_API_URL"].rsplit(":", 1)
+    conn = http.client.HTTPConnection(url[0].removeprefix("http://"), int(url[1]), timeout=10)
+    started = time.perf_counter()
+    conn.request("DELETE", f"/api/v1/subscriptions/{victim['external_id']}",
+                 headers={"Authorization": f"Bearer {sandbox.api_key}"})  # fmt: skip
+    conn.getresponse().read()
+    conn.close()
+    while _overview_count(gateway) != before - 1:
+        if time.perf_counter() - started > 10:
+            raise RuntimeError("the termination never showed in the overview")
+        time.sleep(0.005)
+    return time.perf_counter() - started, refused
+
+
+def _webhooks(fresh: float, refused: bool) -> str:
+    verdict = "refused with 401, figures unchanged" if refused else "NOT refused"
+    return (
+        "\n\nWebhook-driven freshness: a subscription terminated in the Lago sandbox "
+        f"(`DELETE /subscriptions/{{id}}`, Lago's signed `subscription.terminated` webhook to "
+        f"`/v1/webhooks/lago`) showed in `revenue {{ overview }}` after {fresh * 1e3:.0f} ms. "
+        f"A webhook with a forged signature was {verdict}."
     )
 
 
@@ -227,18 +298,21 @@ def _markdown(
         "Lago calls per query, counted by the sandbox over "
         f"{COUNTED} queries after the revenue snapshot was built (no latency here). The "
         "snapshot is built in the background (its build time and the gateway's RSS after it "
-        "are shown); requests never list Lago.",
+        "are shown); requests never list Lago. The last column asks every revenue field in "
+        "one query right after the build (the background warm-up of the figures may still be "
+        "running), then again.",
         "",
         "| subscriptions / customers | "
         + " | ".join(i.title for i in QUERIES)
-        + " | snapshot built in | gateway RSS |",
-        "|---|" + "---:|" * (len(QUERIES) + 2),
+        + " | snapshot built in | gateway RSS | every revenue field: answers, first / next |",
+        "|---|" + "---:|" * (len(QUERIES) + 3),
     ]
     for row in sizes:
         cells = " | ".join(f"{row['calls'][i.name]:g}" for i in QUERIES)
         lines.append(
             f"| {row['subscriptions']:,} / {row['customers']:,} | {cells} "
-            f"| {row['built']:.1f} s | {row['rss']:.0f} MB |"
+            f"| {row['built']:.1f} s | {row['rss']:.0f} MB "
+            f"| {row['every']}, {row['every_first_ms']:.0f} / {row['every_ms']:.0f} ms |"
         )
     lines += [
         "",

@@ -32,6 +32,11 @@ MONTHLY_FACTOR: dict[Interval, Fraction] = {
     Interval.SEMIANNUAL: Fraction(1, 6),
     Interval.YEARLY: Fraction(1, 12),
 }
+TWELFTHS: dict[Interval, int] = {
+    interval: int(factor * 12) for interval, factor in MONTHLY_FACTOR.items()
+}
+"""Every factor is a whole number of twelfths (52/12, 12/12, 4/12, 2/12, 1/12): monthly
+amounts are summed exactly as integers of twelfths of a cent, with no fraction per item."""
 MRR_NORMALISATION = (
     "MRR normalises each subscription's price to one month: weekly * 52 / 12, monthly * 1, "
     "quarterly / 3, semiannual / 6, yearly / 12; the exact amounts are summed per currency "

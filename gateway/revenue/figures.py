@@ -7,28 +7,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from gateway.revenue.facts import Interval, SubscriptionFact, monthly_amount
-from gateway.revenue.money import Amounts, Money, add, round_cents, rounded
+from gateway.revenue.facts import TWELFTHS, SubscriptionFact
+from gateway.revenue.money import Amounts, Money, round_cents, round_twelfths
 
 
 def active(facts: Iterable[SubscriptionFact], t: datetime) -> list[SubscriptionFact]:
     return [f for f in facts if f.active_at(t)]
 
 
-def monthly_amounts(facts: Iterable[SubscriptionFact]) -> Amounts:
-    """The exact sum of these subscriptions' monthly amounts, per currency.
-
-    Integer cents are summed per (currency, interval) first and normalised once: the same
-    exact result as adding each subscription's fraction, at a fraction of the cost (this runs
-    over every subscription of a large Lago)."""
-    sums: dict[tuple[str, Interval], int] = {}
+def monthly_twelfths(facts: Iterable[SubscriptionFact]) -> dict[str, int]:
+    """The exact sum of these subscriptions' monthly amounts, per currency, in twelfths of a
+    cent (integers: this runs over every subscription of a large Lago)."""
+    sums: dict[str, int] = {}
     for fact in facts:
-        key = (fact.currency, fact.interval)
-        sums[key] = sums.get(key, 0) + fact.amount_cents
-    amounts: Amounts = {}
-    for (currency, interval), cents in sums.items():
-        add(amounts, currency, monthly_amount(cents, interval))
-    return amounts
+        sums[fact.currency] = sums.get(fact.currency, 0) + fact.amount_cents * TWELFTHS[
+            fact.interval
+        ]
+    return sums
+
+
+def monthly_amounts(facts: Iterable[SubscriptionFact]) -> Amounts:
+    """The exact sum of these subscriptions' monthly amounts, per currency."""
+    return {c: Fraction(v, 12) for c, v in monthly_twelfths(facts).items()}
 
 
 def mrr_at(facts: Iterable[SubscriptionFact], t: datetime) -> Amounts:
@@ -109,10 +109,11 @@ def _breakdown(
         groups.setdefault(getattr(fact, key), []).append(fact)
     rows = []
     for name, subs in groups.items():
+        sums = monthly_twelfths(subs)
         rows.append(
             Breakdown(
                 key=name,
-                mrr=rounded(monthly_amounts(subs)),
+                mrr=[Money(c, round_twelfths(sums[c])) for c in sorted(sums)],
                 active_subscriptions=len(subs),
                 active_customers=len({f.customer_id for f in subs}),
             )

@@ -24,6 +24,12 @@ def round_cents(value: Fraction | int) -> int:
     return math.floor(value + half) if value >= 0 else -math.floor(-value + half)
 
 
+def round_twelfths(twelfths: int) -> int:
+    """:func:`round_cents` of ``twelfths / 12``, in integers."""
+    half_up = (2 * abs(twelfths) + 12) // 24
+    return half_up if twelfths >= 0 else -half_up
+
+
 def add(into: Amounts, currency: str, value: Fraction | int) -> None:
     into[currency] = into.get(currency, Fraction(0)) + value
 

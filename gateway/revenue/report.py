@@ -90,6 +90,20 @@ class Report:
         return COMPUTED, mrr, series.filled(computed, dates, figures.currencies(facts))
 
 
+def warm(snapshot: RevenueSnapshot) -> None:
+    """Compute what a dashboard asks first, at the snapshot's own instant: run in a worker
+    thread on a :meth:`~RevenueSnapshot.frozen_copy`, so requests find it ready."""
+    report = Report(snapshot, snapshot.as_of, now=True)
+    report.overview()
+    report.by_plan()
+    report.by_customer(None)
+    report.churn(12)
+    report.series(12, revenue=not report.needs_invoices(True))
+    report.series(13)
+    report.series(6)
+    report.lifetime_value(6)
+
+
 def _points(rows: list[LagoMonthlyAmount]) -> list[series.Point]:
     """Analytics rows (one per month and currency) as one point per month."""
     amounts: dict[date, dict[str, int]] = {}

@@ -23,6 +23,7 @@ from gateway.revenue.facts import Interval, InvoiceFact, SubscriptionFact
 
 T = TypeVar("T")
 MEMO_LIMIT = 256
+_MISSING = object()
 
 
 @dataclass(slots=True)
@@ -58,6 +59,9 @@ class InvoicedMonths:
     """month -> currency -> (net cents, invoice count), months before ``since``."""
     recent: dict[str, InvoiceFact] = field(default_factory=dict)
     """lago_id -> invoice, issued on or after ``since`` (every status)."""
+
+    def copy(self) -> InvoicedMonths:
+        return InvoicedMonths(since=self.since, sums=dict(self.sums), recent=dict(self.recent))
 
     def add(self, lago_id: str, fact: InvoiceFact) -> None:
         if fact.issuing_date >= self.since:
@@ -112,18 +116,41 @@ class RevenueSnapshot:
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()`` once per version of the data (bounded: figures at many explicit
         instants must not grow memory)."""
-        if key not in self._memo:
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
             if len(self._memo) >= MEMO_LIMIT:
                 facts = self._memo.get("facts")
                 self._memo.clear()
                 if facts is not None:
                     self._memo["facts"] = facts
-            self._memo[key] = compute()
-        return self._memo[key]
+            found = self._memo[key] = compute()
+        return found
 
     def facts(self) -> list[SubscriptionFact]:
         """One fact per subscription whose plan is known (a deleted plan has no interval)."""
         return self.memo("facts", lambda: list(_facts(self.subscriptions.values(), self.plans)))
+
+    def frozen_copy(self) -> RevenueSnapshot:
+        """A copy of the collections (not of the objects in them): what a background thread
+        may read while webhooks change this one."""
+        copy = RevenueSnapshot(
+            subscriptions=dict(self.subscriptions),
+            plans=dict(self.plans),
+            customers=self.customers,
+            analytics=self.analytics,
+            invoiced=self.invoiced.copy() if self.invoiced is not None else None,
+            built_at=self.built_at,
+            cursor=self.cursor,
+            version=self.version,
+        )
+        copy.updated_at = self.updated_at
+        return copy
+
+    def adopt_memo(self, other: RevenueSnapshot) -> None:
+        """Take the figures ``other`` (a :meth:`frozen_copy`) computed, if still current."""
+        if other.version == self.version:
+            for key, value in other._memo.items():
+                self._memo.setdefault(key, value)
 
     def plan_codes(self) -> list[str]:
         return list(self.plans)
