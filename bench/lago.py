@@ -171,6 +171,7 @@ def lago(ctx: Context) -> Section:
             figures[f"{key}_cpu_ms_per_request"] = round(result.server_cpu / result.ok * 1e3, 2)
     age = _age(gateway)
     figures["overview_age_s"] = round(age, 1)
+    profiles = _profiles(ctx, gateway, sandbox)
     fresh, refused = _webhook_freshness(sandbox, gateway)
     figures["webhook_to_overview_ms"] = round(fresh * 1e3, 1)
     reference = ctx.serve(
@@ -194,9 +195,49 @@ def lago(ctx: Context) -> Section:
         title="Revenue: cost that follows the question (issue 11)",
         markdown=_markdown(ctx, sizes, loads, age)
         + _comparison(loads, references)
-        + _webhooks(fresh, refused),
+        + _webhooks(fresh, refused)
+        + _profile_markdown(profiles),
         figures=figures,
     )
+
+
+def _profiles(ctx: Context, gateway: GatewayTarget, sandbox: Any) -> list[Any]:
+    """cProfile of the two page queries on an in-process gateway over the same sandbox."""
+    from bench.profiling import profile_queries
+
+    if not ctx.options.profile:
+        return []
+    overrides = {"lago_api_url": gateway.env["LAGO_API_URL"], "lago_api_key": sandbox.api_key}
+    latency, sandbox.latency = sandbox.latency, 0.0  # profile the gateway, not the waiting
+    try:
+        return profile_queries(
+            {item.name: (item.body(), item.validate) for item in (CUSTOMERS, NESTED)},
+            overrides=overrides,
+            prepare=json.dumps({"query": "{ revenue { asOf } }"}),
+            top=8,
+        )
+    except Exception as exc:  # the figures stand without it
+        ctx.notes.append(f"The revenue profile failed and is missing: {exc!r}")
+        return []
+    finally:
+        sandbox.latency = latency
+
+
+def _profile_markdown(profiles: list[Any]) -> str:
+    if not profiles:
+        return ""
+    lines = ["", "", "Where the time goes (cProfile, in-process, no Lago latency; shares of the "
+             "profiled time, the sandbox's thread excluded):"]  # fmt: skip
+    for p in profiles:
+        lines += ["", f"`{p.scenario}`: {p.seconds_per_request * 1e6:.0f} µs/request "
+                  "in-process.", "", "| area | share |", "|---|---:|"]  # fmt: skip
+        lines += [f"| {area} | {share:.1%} |" for area, share in p.areas[:6]]
+        lines += ["", "| function | calls/req | own | cumulative |", "|---|---:|---:|---:|"]
+        lines += [
+            f"| `{f.name}` | {f.calls_per_request:,.1f} | {f.own:.1%} | {f.cumulative:.1%} |"
+            for f in p.top_own
+        ]
+    return "\n".join(lines)
 
 
 def _every_field(gateway: GatewayTarget) -> tuple[str, float]:

@@ -56,7 +56,7 @@ class QueryProfile:
 class InProcessGateway:
     """A gateway app with its lifespan running, called directly through ASGI."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, overrides: dict[str, Any] | None = None) -> None:
         from cryptography.fernet import Fernet
 
         from gateway.app import create_app
@@ -67,7 +67,7 @@ class InProcessGateway:
             data_dir=tmp,
             secret_keys=(Fernet.generate_key().decode(),),
             limits=Limits(rate_per_second=1e9, rate_burst=10**9),
-        )
+        ).replace(**(overrides or {}))
         self.app = create_app(self.settings)
         self.token = ""
         self.store_calls = 0
@@ -161,11 +161,17 @@ def _caller_outside_store(depth: int = 3) -> str:
 
 
 async def _profile(
-    queries: dict[str, tuple[str, Validate]], requests: int, top: int
+    queries: dict[str, tuple[str, Validate]],
+    requests: int,
+    top: int,
+    overrides: dict[str, Any] | None = None,
+    prepare: str | None = None,
 ) -> list[QueryProfile]:
     results: list[QueryProfile] = []
     with tempfile.TemporaryDirectory(prefix="ogw-bench-profile-") as tmp:
-        async with InProcessGateway(Path(tmp)) as gateway:
+        async with InProcessGateway(Path(tmp), overrides) as gateway:
+            if prepare is not None:  # e.g. wait for a snapshot the queries read
+                await gateway.post(prepare.encode())
             for name, (body, validate) in queries.items():
                 raw = body.encode()
                 status, answer = await gateway.post(raw)
@@ -215,10 +221,16 @@ async def _profiled(work: Awaitable[None]) -> pstats.Stats:
 
 
 def profile_queries(
-    queries: dict[str, tuple[str, Validate]], *, requests: int = 300, top: int = 12
+    queries: dict[str, tuple[str, Validate]],
+    *,
+    requests: int = 300,
+    top: int = 12,
+    overrides: dict[str, Any] | None = None,
+    prepare: str | None = None,
 ) -> list[QueryProfile]:
-    """Profile each ``name -> (request body, validator)`` on one in-process gateway."""
-    return asyncio.run(_profile(queries, requests, top))
+    """Profile each ``name -> (request body, validator)`` on one in-process gateway
+    (``overrides``: its settings; ``prepare``: a request body sent once first)."""
+    return asyncio.run(_profile(queries, requests, top, overrides, prepare))
 
 
 # -- summarising -------------------------------------------------------------------------
