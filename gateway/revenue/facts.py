@@ -1,12 +1,11 @@
 """Billing facts: what the figures need from subscriptions, plans and invoices.
 
-:func:`subscription_facts` joins Lago subscriptions with their plans; the rest of the package
-only sees these small records, so it can be tested without Lago.
+:class:`~gateway.revenue.snapshot.RevenueSnapshot` turns Lago's subscriptions and plans into
+these small records; the rest of the package only sees them, so it can be tested without Lago.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,7 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.backends.lago.models import LagoInvoice, LagoPlan, LagoSubscription
+    from gateway.backends.lago.models import LagoInvoice
 
 
 class Interval(StrEnum):
@@ -86,34 +85,6 @@ class InvoiceFact:
     """Invoices this fact stands for (a month's sum in the snapshot stands for many)."""
 
 
-def subscription_facts(
-    subscriptions: Iterable[LagoSubscription], plans: Mapping[str, LagoPlan]
-) -> list[SubscriptionFact]:
-    """One fact per subscription whose price and interval are known (its plan exists, or the
-    subscription carries its own amount and the plan's interval is known)."""
-    facts: list[SubscriptionFact] = []
-    for sub in subscriptions:
-        plan = plans.get(sub.plan_code)
-        if plan is None:
-            continue  # a deleted plan: no interval, so no honest monthly figure
-        amount = sub.plan_amount_cents if sub.plan_amount_cents is not None else plan.amount_cents
-        currency = sub.plan_amount_currency or plan.amount_currency
-        facts.append(
-            SubscriptionFact(
-                external_id=sub.external_id,
-                customer_id=sub.external_customer_id,
-                plan_code=sub.plan_code,
-                status=sub.status,
-                started_at=sub.started_at,
-                terminated_at=sub.terminated_at,
-                interval=Interval(plan.interval),
-                amount_cents=amount,
-                currency=currency,
-            )
-        )
-    return facts
-
-
 def invoice_fact(inv: LagoInvoice) -> InvoiceFact:
     return InvoiceFact(
         issuing_date=inv.issuing_date,
@@ -121,7 +92,3 @@ def invoice_fact(inv: LagoInvoice) -> InvoiceFact:
         currency=inv.currency,
         net_cents=inv.total_amount_cents - inv.taxes_amount_cents,
     )
-
-
-def invoice_facts(invoices: Iterable[LagoInvoice]) -> list[InvoiceFact]:
-    return [invoice_fact(inv) for inv in invoices]

@@ -9,7 +9,7 @@ of a page follows the page, not the size of Lago.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from aiodataloader import DataLoader
@@ -35,31 +35,31 @@ async def _each(
     return dict(zip(keys, found, strict=True))
 
 
-class CustomerLoader(DataLoader[str, LagoCustomer | None]):
+class _Keyed(DataLoader[str, T | None]):
+    """Key -> object: what the snapshot holds, else one ``fetch`` per missing key."""
+
+    def __init__(
+        self, held: Mapping[str, T], fetch: Callable[[str], Awaitable[T | None]]
+    ) -> None:
+        super().__init__()
+        self.held = held
+        self.fetch = fetch
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[T | None]:
+        missing = [k for k in keys if k not in self.held]
+        fetched = await _each(missing, self.fetch) if missing else {}
+        return [self.held.get(k) or fetched.get(k) for k in keys]
+
+
+class CustomerLoader(_Keyed[LagoCustomer]):
     """External customer id -> customer (None when Lago has no such customer)."""
 
     def __init__(self, lago: LagoClient, snapshot: RevenueSnapshot | None) -> None:
-        super().__init__()
-        self.lago = lago
-        self.snapshot = snapshot
-
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[LagoCustomer | None]:
-        held = self.snapshot.customers if self.snapshot is not None else {}
-        missing = [k for k in keys if k not in held]
-        fetched = await _each(missing, self.lago.customer) if missing else {}
-        return [held.get(k) or fetched.get(k) for k in keys]
+        super().__init__(snapshot.customers if snapshot else {}, lago.customer)
 
 
-class PlanLoader(DataLoader[str, LagoPlan | None]):
+class PlanLoader(_Keyed[LagoPlan]):
     """Plan code -> plan."""
 
     def __init__(self, lago: LagoClient, snapshot: RevenueSnapshot | None) -> None:
-        super().__init__()
-        self.lago = lago
-        self.snapshot = snapshot
-
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[LagoPlan | None]:
-        held = self.snapshot.plans if self.snapshot is not None else {}
-        missing = [k for k in keys if k not in held]
-        fetched = await _each(missing, self.lago.plan) if missing else {}
-        return [held.get(k) or fetched.get(k) for k in keys]
+        super().__init__(snapshot.plans if snapshot else {}, lago.plan)
