@@ -22,8 +22,11 @@ class TraefikClient(BackendClient):
     health_path = "/api/version"
     per_page = PER_PAGE
     metrics_max_age = 1.0
+    census_max_age = 5.0
     _metrics_cache: tuple[float, MetricsSnapshot] | None = None
     _metrics_lock: asyncio.Lock | None = None
+    _census_cache: tuple[float, list[Service]] | None = None
+    _census_lock: asyncio.Lock | None = None
 
     @classmethod
     def from_settings(
@@ -132,6 +135,20 @@ class TraefikClient(BackendClient):
             snapshot = await asyncio.to_thread(MetricsSnapshot.from_text, text)
             self._metrics_cache = (time.monotonic(), snapshot)
             return snapshot
+
+    async def census(self) -> list[Service]:
+        """Every service, listed at most once per :attr:`census_max_age` seconds per process
+        and shared by every request (one listing in flight at a time): what aggregates such
+        as the overview's health counts need, at a cost that does not follow the traffic."""
+        if self._census_lock is None:
+            self._census_lock = asyncio.Lock()
+        async with self._census_lock:
+            cached = self._census_cache
+            if cached is not None and time.monotonic() - cached[0] < self.census_max_age:
+                return cached[1]
+            services = await self.services()
+            self._census_cache = (time.monotonic(), services)
+            return services
 
     async def metrics_text(self) -> str:
         """The Prometheus exposition text Traefik serves at /metrics."""
