@@ -15,6 +15,7 @@ import ssl
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -220,8 +221,12 @@ class BackendClient:
         await self.open()
         method = method.upper()
         retries = retry_budget(method, idempotent, self.retries)
+        # One absolute URL, parsed once by httpx (a relative path plus params costs it three
+        # parses per call, measurable at thousands of backend calls a second).
+        url = self.base_url + path
+        if params:
+            url += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
         send = {
-            "params": params,
             "json": json,
             "headers": headers,
             "timeout": self.timeout if timeout is None else timeout,
@@ -230,7 +235,7 @@ class BackendClient:
         started = time.perf_counter()
         outcome: Outcome | None = "error"
         try:
-            response = await self._send(method, path, send, retries=retries, accept=accept)
+            response = await self._send(method, path, url, send, retries=retries, accept=accept)
             result = self._decode(response) if decode else response
             outcome = "ok"
             return result
@@ -246,7 +251,14 @@ class BackendClient:
                 notify(self.observer, self.name, method, outcome, time.perf_counter() - started)
 
     async def _send(
-        self, method: str, path: str, send: dict[str, Any], *, retries: int, accept: Collection[int]
+        self,
+        method: str,
+        path: str,
+        url: str,
+        send: dict[str, Any],
+        *,
+        retries: int,
+        accept: Collection[int],
     ) -> httpx.Response:
         assert self._client is not None and self._slots is not None
         if self.breaker.state is BreakerState.OPEN:  # fail fast, without queueing for a slot
@@ -266,7 +278,7 @@ class BackendClient:
                     raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
                 self.attempts += 1
                 try:
-                    response = await self._client.request(method, path, **send)
+                    response = await self._client.request(method, url, **send)
                 except httpx.HTTPError as exc:
                     failure = exc
             delay = retry_delay(attempt, response, self.backoff, self.retry_after_cap)
