@@ -49,7 +49,11 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
     """The configured store, open for one command."""
     from gateway.store import open_store
 
-    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
+    store = open_store(
+        settings.store_url,
+        redis_prefix=settings.redis_prefix,
+        pool_size=settings.store_pool_size,
+    )
     await store.open()
     try:
         yield store

@@ -90,7 +90,11 @@ class Services:
         metrics = metrics or Metrics()
         stack = AsyncExitStack()
         try:
-            store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
+            store = open_store(
+                settings.store_url,
+                redis_prefix=settings.redis_prefix,
+                pool_size=settings.store_pool_size,
+            )
             await store.open()
             stack.push_async_callback(store.close)
             pubsub = open_pubsub(settings.redis_url, prefix=settings.redis_prefix)

@@ -109,6 +109,8 @@ class OIDCSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     store_url: str = DEFAULT_STORE
+    store_pool_size: int = 10
+    """Connections per process to a PostgreSQL store."""
     redis_url: str | None = None
     redis_prefix: str = "ogw:"
     """Key and channel prefix in Redis, so several gateways can share one server."""
@@ -153,6 +155,7 @@ class Settings:
         data_dir = Path(_str(env, "GATEWAY_DATA_DIR") or _default_data_dir(store_url))
         return cls(
             store_url=store_url,
+            store_pool_size=_int(env, "GATEWAY_STORE_POOL", 10),
             redis_url=_str(env, "REDIS_URL"),
             redis_prefix=_str(env, "GATEWAY_REDIS_PREFIX") or "ogw:",
             data_dir=data_dir,

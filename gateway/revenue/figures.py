@@ -20,9 +20,9 @@ def monthly_twelfths(facts: Iterable[SubscriptionFact]) -> dict[str, int]:
     cent (integers: this runs over every subscription of a large Lago)."""
     sums: dict[str, int] = {}
     for fact in facts:
-        sums[fact.currency] = sums.get(fact.currency, 0) + fact.amount_cents * TWELFTHS[
-            fact.interval
-        ]
+        sums[fact.currency] = (
+            sums.get(fact.currency, 0) + fact.amount_cents * TWELFTHS[fact.interval]
+        )
     return sums
 
 

@@ -38,9 +38,7 @@ async def _each(
 class _Keyed(DataLoader[str, T | None]):
     """Key -> object: what the snapshot holds, else one ``fetch`` per missing key."""
 
-    def __init__(
-        self, held: Mapping[str, T], fetch: Callable[[str], Awaitable[T | None]]
-    ) -> None:
+    def __init__(self, held: Mapping[str, T], fetch: Callable[[str], Awaitable[T | None]]) -> None:
         super().__init__()
         self.held = held
         self.fetch = fetch

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from gateway.errors import ConfigurationError
 from gateway.store.base import AppendResult, Document, LogEntry, Store
+from gateway.store.postgres import PostgresStore
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SQLiteStore
 
@@ -13,6 +14,7 @@ __all__ = [
     "AppendResult",
     "Document",
     "LogEntry",
+    "PostgresStore",
     "RedisStore",
     "SQLiteStore",
     "Store",
@@ -36,18 +38,21 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-def open_store(url: str, *, redis_prefix: str = "ogw:") -> Store:
+def open_store(url: str, *, redis_prefix: str = "ogw:", pool_size: int = 10) -> Store:
     """Build (not yet open) the store ``url`` names; the caller awaits ``open()``/``close()``.
 
-    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
+    ``postgresql://user:pw@host:5432/db`` (also ``postgres://``) or
     ``redis://host:port/db`` (also ``rediss://`` and ``unix://``).
     """
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":
         return SQLiteStore(path=sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        return PostgresStore(dsn=url, pool_size=pool_size)
     if scheme in _REDIS_SCHEMES:
         return RedisStore(url=url, prefix=redis_prefix)
     raise ConfigurationError(
         f"GATEWAY_STORE {url!r}: unsupported scheme {scheme or '(none)'!r}; use "
-        "sqlite:///path/to.db or redis://host:port/db"
+        "sqlite:///path/to.db, postgresql://user@host:5432/db or redis://host:port/db"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,9 +18,53 @@ import pytest
 import redis
 
 from gateway.pubsub import MemoryPubSub, PubSub, RedisPubSub
-from gateway.store import RedisStore, SQLiteStore, Store
+from gateway.store import PostgresStore, RedisStore, SQLiteStore, Store
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _required(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test session's own, created on the server and dropped after it
+    (``POSTGRES_URL`` names the server; by default the local one, trust auth)."""
+    import asyncio
+
+    import asyncpg
+
+    server = os.environ.get("POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    name = f"ogw_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server, timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def run(sql: str) -> None:  # in a thread: a session fixture may run inside a loop
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, admin(sql)).result()
+
+    try:
+        run(f'CREATE DATABASE "{name}"')
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        _required(f"no PostgreSQL server answers at {server} ({exc}); set POSTGRES_URL")
+    base, _, _ = server.rpartition("/")
+    yield f"{base}/{name}"
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> str:
+    """A schema of this test's own in the session database (cheaper than a database)."""
+    return f"t_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +107,23 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
         await store.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """Every Store implementation, opened before the test and closed after it."""
     impl: Store
     if request.param == "sqlite":
         impl = SQLiteStore(path=tmp_path / "store.db")
+    elif request.param == "postgres":
+        schema = request.getfixturevalue("postgres_schema")
+        url = request.getfixturevalue("postgres_url")
+        await _create_schema(url, schema)
+        impl = PostgresStore(dsn=url, schema=schema, pool_size=4)
     else:
         # Asked for only here, so the SQLite half runs (and passes) without a Redis server.
         url = request.getfixturevalue("redis_url")
@@ -93,3 +149,13 @@ async def pubsub(request: pytest.FixtureRequest) -> AsyncIterator[PubSub]:
         yield impl
     finally:
         await impl.close()
+
+
+async def _create_schema(url: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ConfigurationError, ConflictError
-from gateway.store import RedisStore, SQLiteStore, Store, open_store
+from gateway.store import PostgresStore, RedisStore, SQLiteStore, Store, open_store
 
 DATA = {"name": "Zoë", "n": 3, "ratio": 0.25, "ok": True, "none": None, "tags": ["a", "b"]}
 
@@ -300,7 +300,10 @@ def test_open_store_parses_urls() -> None:
     assert isinstance(absolute, SQLiteStore) and absolute.path == "/var/lib/ogw/ops.db"
     red = open_store("redis://127.0.0.1:6379/3")
     assert isinstance(red, RedisStore) and red.url == "redis://127.0.0.1:6379/3"
-    for bad in ("postgres://db/x", "ops.db", "sqlite://relative.db", "sqlite:///"):
+    for scheme in ("postgresql", "postgres"):
+        pg = open_store(f"{scheme}://ogw:pw@db:5432/ogw", pool_size=7)
+        assert isinstance(pg, PostgresStore) and pg.pool_size == 7
+    for bad in ("mysql://db/x", "ops.db", "sqlite://relative.db", "sqlite:///"):
         with pytest.raises(ConfigurationError, match="GATEWAY_STORE"):
             open_store(bad)
 
