@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gateway.cli_store import add_commands as add_store_commands
 from gateway.errors import GatewayError
 from gateway.settings import Settings
 
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = keys.add_subparsers(dest="keys_command", required=True)
     ksub.add_parser("rotate", help="re-encrypt stored secrets under the newest key")
     keys.set_defaults(func=lambda a: asyncio.run(_keys_rotate(a)))
+    add_store_commands(sub)
     return parser
 
 
