@@ -42,4 +42,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "--check", action="store_true", help="exit 1 when the database is behind, change nothing"
     )
     migrate.set_defaults(func=lambda a: asyncio.run(_migrate(a)))
-

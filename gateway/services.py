@@ -29,6 +29,7 @@ from gateway.auth.tokens import TokenService
 from gateway.auth.watch import AccessWatch
 from gateway.backends.registry import Backends, open_backends
 from gateway.jobs import JobRunner
+from gateway.maintenance import StoreMaintenance
 from gateway.metrics import Metrics
 from gateway.models.service import ModelsService
 from gateway.pubsub import open_pubsub
@@ -157,7 +158,16 @@ class Services:
                 revenue.on_change(response_cache.invalidate)
             await revenue.start()
             stack.push_async_callback(revenue.stop)
-            usage = UsageService(store=store, pubsub=pubsub, lago=backends.lago, metrics=metrics)
+            maintenance = StoreMaintenance(store=store, idempotency_days=settings.idempotency_days)
+            await maintenance.start()
+            stack.push_async_callback(maintenance.stop)
+            usage = UsageService(
+                store=store,
+                pubsub=pubsub,
+                lago=backends.lago,
+                metrics=metrics,
+                idempotency_days=settings.idempotency_days,
+            )
             await usage.start()
             stack.push_async_callback(usage.stop)  # closed first: before the store and clients
             jobs = JobRunner(store=store, pubsub=pubsub)

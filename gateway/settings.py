@@ -110,6 +110,8 @@ class OIDCSettings:
 class Settings:
     store_url: str = DEFAULT_STORE
     store_pool_size: int = 10
+    idempotency_days: float = 30.0
+    """How long log idempotency keys (usage event ids...) are kept before they are pruned."""
     """Connections per process to a PostgreSQL store."""
     redis_url: str | None = None
     redis_prefix: str = "ogw:"
@@ -156,6 +158,7 @@ class Settings:
         return cls(
             store_url=store_url,
             store_pool_size=_int(env, "GATEWAY_STORE_POOL", 10),
+            idempotency_days=_float(env, "GATEWAY_IDEMPOTENCY_DAYS", 30.0),
             redis_url=_str(env, "REDIS_URL"),
             redis_prefix=_str(env, "GATEWAY_REDIS_PREFIX") or "ogw:",
             data_dir=data_dir,

@@ -105,6 +105,10 @@ class Store(Protocol):
     async def trim(self, stream: str, *, upto: int) -> int:
         """Drop entries with ``cursor <= upto`` (idempotency keys are kept); return count."""
 
+    async def prune_keys(self, *, older_than: float) -> int:
+        """Forget idempotency keys recorded before ``older_than`` (epoch seconds), in every
+        stream: a key is remembered for a retention window, not forever. Returns how many."""
+
     # -- counters ----------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
         """Add each delta to its counter atomically; return the new values."""

@@ -6,7 +6,8 @@ Layout (every key under ``prefix``; the type tag before the first ``:`` keeps ki
   Lua reads the version without decoding the JSON), ``docids:{collection}`` a zset of ids at
   score 0 so ``list`` pages in byte order, like SQLite's BINARY collation;
 - ``log:{stream}`` a Redis stream with entry id ``{cursor}-0``, ``logseq:{stream}`` the INCR
-  cursor and ``logkeys:{stream}`` the set of idempotency keys (untouched by trim);
+  cursor and ``logkeys:{stream}`` the idempotency keys, a zset scored by the time each was
+  recorded (untouched by trim; pruned after the retention window by ``prune_keys``);
 - ``ctr:{namespace}`` hash of counters; ``ttl:{key}`` strings with a Redis expiry.
 
 Multi-key updates run as Lua scripts, so each call is atomic. Durability of acknowledged
@@ -60,14 +61,20 @@ for _, id in ipairs(ids) do
 end
 return out
 """
-# KEYS: stream, cursor seq, key set. ARGV: ts, then (has_key, key, json) per item.
-# Returns one cursor per item, 0 for a duplicate key. SADD both tests and claims the key,
-# which also catches a key repeated within the batch.
+# KEYS: stream, cursor seq, key zset. ARGV: ts, then (has_key, key, json) per item.
+# Returns one cursor per item, 0 for a duplicate key. ZADD NX both tests and claims the key,
+# which also catches a key repeated within the batch. A set of keys from before keys had
+# times is turned into a zset first, its keys stamped now (kept a whole window from now).
 _APPEND = """
+if redis.call('TYPE', KEYS[3]).ok == 'set' then
+  local old = redis.call('SMEMBERS', KEYS[3])
+  redis.call('DEL', KEYS[3])
+  for _, member in ipairs(old) do redis.call('ZADD', KEYS[3], ARGV[1], member) end
+end
 local out = {}
 for i = 2, #ARGV, 3 do
   local has_key, key = ARGV[i] == '1', ARGV[i + 1]
-  if has_key and redis.call('SADD', KEYS[3], key) == 0 then
+  if has_key and redis.call('ZADD', KEYS[3], 'NX', ARGV[1], key) == 0 then
     out[#out + 1] = 0
   else
     local cursor = redis.call('INCR', KEYS[2])
@@ -268,6 +275,14 @@ class RedisStore:
         # MINID drops ids strictly below the threshold; exact (not "~") so counts are true.
         name = self._key("log", stream)
         return int(await self.redis.xtrim(name, minid=f"{upto + 1}-0", approximate=False))
+
+    async def prune_keys(self, *, older_than: float) -> int:
+        pruned = 0
+        async for name in self.redis.scan_iter(match=self._key("logkeys", "*"), count=500):
+            if (await self.redis.type(name)) in (b"set", "set"):
+                continue  # an old-style set: converted (and stamped) by its next append
+            pruned += int(await self.redis.zremrangebyscore(name, "-inf", f"({older_than}"))
+        return pruned
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

@@ -26,7 +26,7 @@ Row = tuple[Any, ...]
 _DOCS = "SELECT id, data, version, updated_at FROM documents WHERE collection = ?"
 _VERSION = "SELECT version FROM documents WHERE collection = ? AND id = ?"
 _PUT = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)"
-_CLAIM_KEY = "INSERT OR IGNORE INTO log_keys VALUES (?, ?, ?)"
+_CLAIM_KEY = "INSERT OR IGNORE INTO log_keys (stream, key, cursor, at) VALUES (?, ?, ?, ?)"
 _HEAD = "SELECT last_cursor FROM log_heads WHERE stream = ?"
 _SET_HEAD = "INSERT OR REPLACE INTO log_heads VALUES (?, ?)"
 _INCR = (
@@ -191,7 +191,7 @@ class SQLiteStore:
                 # step, which also catches a key repeated within this batch.
                 if (
                     key is not None
-                    and not c.execute(_CLAIM_KEY, (stream, key, cursor + 1)).rowcount
+                    and not c.execute(_CLAIM_KEY, (stream, key, cursor + 1, now)).rowcount
                 ):
                     result.duplicates.append(key)
                     continue
@@ -232,6 +232,10 @@ class SQLiteStore:
     async def trim(self, stream: str, *, upto: int) -> int:
         sql = "DELETE FROM logs WHERE stream = ? AND cursor <= ?"
         return await self._tx(lambda c: c.execute(sql, (stream, upto)).rowcount)
+
+    async def prune_keys(self, *, older_than: float) -> int:
+        sql = "DELETE FROM log_keys WHERE at < ?"
+        return await self._tx(lambda c: c.execute(sql, (older_than,)).rowcount)
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS logs (stream TEXT NOT NULL, cursor INTEGER NOT NULL, 
     data TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (stream, cursor)) WITHOUT ROWID;
 -- Idempotency keys live apart from the entries, so trim() cannot make a key appendable again.
 CREATE TABLE IF NOT EXISTS log_keys (stream TEXT NOT NULL, key TEXT NOT NULL,
-    cursor INTEGER NOT NULL, PRIMARY KEY (stream, key)) WITHOUT ROWID;
+    cursor INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (stream, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS log_keys_at ON log_keys (at);
 -- Last cursor handed out per stream, so cursors never repeat after a trim emptied a stream.
 CREATE TABLE IF NOT EXISTS log_heads (stream TEXT PRIMARY KEY, last_cursor INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (namespace TEXT NOT NULL, name TEXT NOT NULL,
@@ -27,7 +28,17 @@ CREATE TABLE IF NOT EXISTS counters (namespace TEXT NOT NULL, name TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS ttl (key TEXT PRIMARY KEY, value TEXT NOT NULL,
     expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS ttl_expires_at ON ttl (expires_at);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+COMMIT;
+"""
+# Version 1 kept keys without a time: they get the upgrade's time, so they are remembered for
+# a whole retention window from now (never pruned early).
+UPGRADE_1_TO_2 = """
+BEGIN IMMEDIATE;
+ALTER TABLE log_keys ADD COLUMN at REAL NOT NULL DEFAULT 0;
+UPDATE log_keys SET at = CAST(strftime('%s', 'now') AS REAL);
+CREATE INDEX IF NOT EXISTS log_keys_at ON log_keys (at);
+PRAGMA user_version = 2;
 COMMIT;
 """
 
@@ -50,6 +61,8 @@ def connect(path: str) -> sqlite3.Connection:
         # or power loss may lose the last commits (FULL would fsync each one).
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 1:
+            conn.executescript(UPGRADE_1_TO_2)
         conn.executescript(SCHEMA)
     except BaseException:
         conn.close()

@@ -117,8 +117,11 @@ class Rejection:
     reason: str
 
 
-def parse_batch(items: Any, *, now: float) -> tuple[list[UsageEvent], list[Rejection]]:
-    """Validate every item; return the valid events (in order) and every rejection."""
+def parse_batch(
+    items: Any, *, now: float, oldest: float | None = None
+) -> tuple[list[UsageEvent], list[Rejection]]:
+    """Validate every item; return the valid events (in order) and every rejection.
+    ``oldest``: events from before it are refused (see :func:`parse_event`)."""
     if not isinstance(items, Sequence) or isinstance(items, str | bytes):
         raise InvalidBatch("expected a JSON list of usage events")
     if not items:
@@ -130,14 +133,17 @@ def parse_batch(items: Any, *, now: float) -> tuple[list[UsageEvent], list[Rejec
     for index, item in enumerate(items):
         raw_id = item.get("id") if isinstance(item, Mapping) else None
         try:
-            events.append(parse_event(item, now=now))
+            events.append(parse_event(item, now=now, oldest=oldest))
         except InvalidEvent as exc:
             shown = raw_id if isinstance(raw_id, str) and len(raw_id) <= 200 else None
             rejected.append(Rejection(index, shown, exc.field, exc.reason))
     return events, rejected
 
 
-def parse_event(item: Any, *, now: float) -> UsageEvent:
+def parse_event(item: Any, *, now: float, oldest: float | None = None) -> UsageEvent:
+    """One validated event. An event older than ``oldest`` (the idempotency window) is
+    refused: the store no longer remembers ids that old, so a repeat of it could not be told
+    from a new event, and counting it twice would be worse than refusing it."""
     if not isinstance(item, Mapping):
         raise InvalidEvent(None, "an event must be a JSON object")
     data = {_ALIASES.get(k, k): v for k, v in item.items() if v is not None}
@@ -156,7 +162,7 @@ def parse_event(item: Any, *, now: float) -> UsageEvent:
         raise InvalidEvent("status", f"must be one of {', '.join(STATUSES)}")
     return UsageEvent(
         id=_text(data, "id"),
-        timestamp=_timestamp(data["timestamp"], now=now),
+        timestamp=_timestamp(data["timestamp"], now=now, oldest=oldest),
         subject=_text(data, "subject"),
         model=_text(data, "model"),
         provider=_text(data, "provider"),
@@ -205,7 +211,7 @@ def _latency(value: Any) -> int:
     return round(value)
 
 
-def _timestamp(value: Any, *, now: float) -> float:
+def _timestamp(value: Any, *, now: float, oldest: float | None = None) -> float:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         seconds = moment.timestamp()
@@ -223,6 +229,11 @@ def _timestamp(value: Any, *, now: float) -> float:
         raise InvalidEvent("timestamp", "before 2000-01-01")
     if seconds > now + FUTURE_TOLERANCE:
         raise InvalidEvent("timestamp", "in the future (unix seconds expected, not milliseconds)")
+    if oldest is not None and seconds < oldest:
+        days = round((now - oldest) / 86400)
+        raise InvalidEvent(
+            "timestamp", f"older than the {days}-day idempotency window (GATEWAY_IDEMPOTENCY_DAYS)"
+        )
     return round(seconds, 6)
 
 

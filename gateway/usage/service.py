@@ -60,9 +60,11 @@ class UsageService:
         poll_interval: float = 1.0,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
+        idempotency_days: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.idempotency_seconds = idempotency_days * 86400
         self.metrics = metrics
         self.clock = clock
         self.poll_interval = poll_interval
@@ -76,7 +78,8 @@ class UsageService:
     async def ingest(self, items: Any) -> IngestResult:
         """Validate the whole batch, store the valid events once each, report the rest.
         Raises :class:`~gateway.usage.events.InvalidBatch` for an unusable batch."""
-        events, rejected = parse_batch(items, now=self.clock())
+        now = self.clock()
+        events, rejected = parse_batch(items, now=now, oldest=now - self.idempotency_seconds)
         appended = await self.store.append(STREAM, [(ev.id, ev.to_record()) for ev in events])
         result = IngestResult(len(appended.entries), appended.duplicates, rejected)
         if self.metrics is not None:

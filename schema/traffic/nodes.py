@@ -182,9 +182,7 @@ class TrafficOverview:
     async def features(self, info: Info) -> JSON | None:
         return (await traefik(info, "overview")).get("features") or {}
 
-    @strawberry.field(
-        description="Services by health (from server status), at most 5 seconds old."
-    )
+    @strawberry.field(description="Services by health (from server status), at most 5 seconds old.")
     async def service_health(self, info: Info) -> list[HealthCount] | None:
         services = await traffic(info).traefik.census()
         counts = {h: 0 for h in ServiceHealth}

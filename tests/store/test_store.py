@@ -311,3 +311,16 @@ def test_open_store_parses_urls() -> None:
 async def test_unopened_store_refuses_calls(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="not open"):
         await SQLiteStore(path=tmp_path / "x.db").get("c", "x")
+
+
+async def test_idempotency_keys_are_pruned_after_the_window(store: Store) -> None:
+    first = await store.append("events", [("old-1", {"n": 1}), ("old-2", {"n": 2})])
+    assert len(first.entries) == 2
+    cutoff = time.time() + 0.001
+    await asyncio.sleep(0.01)
+    await store.append("events", [("new-1", {"n": 3})])
+    assert await store.prune_keys(older_than=cutoff) == 2
+    # Forgotten keys are appendable again; a remembered one is still a duplicate.
+    again = await store.append("events", [("old-1", {"n": 1}), ("new-1", {"n": 3})])
+    assert [e.key for e in again.entries] == ["old-1"] and again.duplicates == ["new-1"]
+    assert await store.prune_keys(older_than=cutoff) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -61,9 +62,14 @@ async def test_batch_is_validated_as_a_whole(gateway: Gateway) -> None:
         event("status", status="exploded"),
         event("unknown", colour="blue"),
         "not an object",
-        event("ok-2", timestamp="2024-01-02T03:04:05Z", cost=0.1),
+        event(
+            "ok-2",
+            timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400)),
+            cost=0.1,
+        ),
         event("neg", completion_tokens=-1),
         event("ctl", subject="eve\x1fmallory"),
+        event("old", timestamp="2024-01-02T03:04:05Z"),  # past the idempotency window
     ]
     result = await post_events(gateway.client, batch, token)
     assert result["accepted"] == 2 and result["duplicates"] == 0
@@ -77,8 +83,11 @@ async def test_batch_is_validated_as_a_whole(gateway: Gateway) -> None:
         (6, None, None),
         (8, "ev-neg", "completion_tokens"),
         (9, "ev-ctl", "subject"),
+        (10, "ev-old", "timestamp"),
     }
     assert all(r["reason"] for r in result["rejected"])
+    old = next(r for r in result["rejected"] if r["id"] == "ev-old")
+    assert "30-day idempotency window" in old["reason"]
     # Fixing the rejected events and sending the whole batch again is safe.
     again = await post_events(gateway.client, [event("ok-1"), event("bad-cached")], token)
     assert (again["accepted"], again["duplicates"]) == (1, 1)
@@ -124,7 +133,9 @@ async def test_record_usage_mutation(gateway: Gateway) -> None:
     assert result["rejected"] == [
         {"index": 1, "id": "ev-2", "field": "timestamp", "reason": "not an ISO 8601 date-time"}
     ]
-    iso = gql_event(3, timestamp="2025-01-01T00:00:00+02:00", cost="0.25", status="ERROR")
+    recent = datetime.now(UTC) - timedelta(days=3)
+    stamp = recent.astimezone(timezone(timedelta(hours=2))).isoformat()  # with an offset
+    iso = gql_event(3, timestamp=stamp, cost="0.25", status="ERROR")
     assert (await gateway.gql(RECORD, {"events": [iso]}))["data"]["recordUsage"]["accepted"] == 1
     too_many = await gateway.gql(RECORD, {"events": [gql_event(0)] * (MAX_BATCH + 1)})
     error = too_many["data"]["recordUsage"]
