@@ -49,6 +49,19 @@ class AppendResult:
     """Keys that were already in the stream (or repeated within the batch) and were skipped."""
 
 
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What a store holds, by name: for copying it whole (``ops-gateway store copy``)."""
+
+    collections: list[str]
+    streams: list[str]
+    namespaces: list[str]
+
+
+KeyRecord = tuple[str, float]
+"""An idempotency key and the time it was recorded."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """Async persistence used by every domain. Implementations: SQLite and Redis."""
@@ -108,6 +121,18 @@ class Store(Protocol):
     async def prune_keys(self, *, older_than: float) -> int:
         """Forget idempotency keys recorded before ``older_than`` (epoch seconds), in every
         stream: a key is remembered for a retention window, not forever. Returns how many."""
+
+    # -- copying a whole store --------------------------------------------------------
+    async def catalog(self) -> Catalog: ...
+
+    async def export_keys(self, stream: str, *, offset: int, limit: int) -> list[KeyRecord]:
+        """A stream's idempotency keys, ``limit`` from ``offset`` (in a stable order)."""
+
+    async def restore(
+        self, stream: str, entries: Sequence[LogEntry], keys: Sequence[KeyRecord]
+    ) -> None:
+        """Write entries at their own cursors and claim keys with their times (into a store
+        being filled by a copy, in cursor order): the counterpart of ``read``/``export_keys``."""
 
     # -- counters ----------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

@@ -26,7 +26,7 @@ import asyncpg
 import orjson
 
 from gateway.errors import BackendUnavailable, BadUserInput, ConflictError
-from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.base import JSON, AppendResult, Catalog, Document, KeyRecord, LogEntry
 from gateway.store.postgres_schema import migrate
 
 _LOST = (
@@ -266,6 +266,50 @@ class PostgresStore:
                 "DELETE FROM logs WHERE stream = $1 AND cursor <= $2", stream, upto
             )
         return int(status.split()[-1])
+
+    async def catalog(self) -> Catalog:
+        async with self._conn() as c:
+
+            async def names(sql: str) -> builtins.list[str]:
+                return [r[0] for r in await c.fetch(sql)]
+
+            return Catalog(
+                collections=await names("SELECT DISTINCT collection FROM documents ORDER BY 1"),
+                streams=await names(
+                    "SELECT stream FROM log_heads UNION SELECT stream FROM logs ORDER BY 1"
+                ),
+                namespaces=await names("SELECT DISTINCT namespace FROM counters ORDER BY 1"),
+            )
+
+    async def export_keys(
+        self, stream: str, *, offset: int, limit: int
+    ) -> builtins.list[KeyRecord]:
+        async with self._conn() as c:
+            rows = await c.fetch(
+                'SELECT key, at FROM log_keys WHERE stream = $1 ORDER BY key COLLATE "C"'
+                " LIMIT $2 OFFSET $3",
+                stream, limit, offset,
+            )  # fmt: skip
+        return [(r[0], r[1]) for r in rows]
+
+    async def restore(
+        self, stream: str, entries: Sequence[LogEntry], keys: Sequence[KeyRecord]
+    ) -> None:
+        top = max((e.cursor for e in entries), default=0)
+        async with self._conn(tx=True) as c:
+            await c.executemany(
+                "INSERT INTO logs VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [(stream, e.cursor, e.key, _dumps(e.data), e.ts) for e in entries],
+            )
+            await c.executemany(
+                "INSERT INTO log_keys VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
+                [(stream, key, at) for key, at in keys],
+            )
+            await c.execute(
+                "INSERT INTO log_heads VALUES ($1, $2) ON CONFLICT (stream) DO UPDATE"
+                " SET last_cursor = greatest(log_heads.last_cursor, EXCLUDED.last_cursor)",
+                stream, top,
+            )  # fmt: skip
 
     async def prune_keys(self, *, older_than: float) -> int:
         """Forget idempotency keys recorded before ``older_than`` (epoch seconds)."""

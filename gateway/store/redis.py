@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from gateway.errors import ConflictError
 from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.redis_copy import RedisCopying
 
 # KEYS: doc hash, id zset. ARGV: id, expected version (-1: any), json, updated_at.
 # Returns {ok, version}: ok=0 is a conflict and version the stored one.
@@ -123,7 +124,7 @@ def _parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> LogEntry:
     )
 
 
-class RedisStore:
+class RedisStore(RedisCopying):
     """``Store`` on Redis via ``redis.asyncio``; ``prefix`` namespaces every key."""
 
     def __init__(self, *, url: str, prefix: str = "ogw:") -> None:
