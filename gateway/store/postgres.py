@@ -26,7 +26,8 @@ import asyncpg
 import orjson
 
 from gateway.errors import BackendUnavailable, BadUserInput, ConflictError
-from gateway.store.base import JSON, AppendResult, Catalog, Document, KeyRecord, LogEntry
+from gateway.store.base import JSON, Document
+from gateway.store.postgres_logs import PostgresLogs
 from gateway.store.postgres_schema import migrate
 
 _LOST = (
@@ -54,7 +55,7 @@ def _doc(collection: str, row: asyncpg.Record) -> Document:
     return Document(collection, row[0], orjson.loads(row[1]), row[2], row[3])
 
 
-class PostgresStore:
+class PostgresStore(PostgresLogs):
     def __init__(
         self,
         *,
@@ -198,124 +199,6 @@ class PostgresStore:
             return await c.fetchval(
                 "SELECT count(*) FROM documents WHERE collection = $1", collection
             )
-
-    # -- append-only logs ----------------------------------------------------------------
-    async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
-        if not items:
-            return AppendResult()
-        payloads = [(key, _dumps(data)) for key, data in items]
-        result, now = AppendResult(), time.time()
-        async with self._conn(tx=True) as c:
-            # The head row, locked until commit: appenders to one stream take turns, so the
-            # cursors become visible in order.
-            cursor = await c.fetchval(
-                "INSERT INTO log_heads VALUES ($1, 0) ON CONFLICT (stream)"
-                " DO UPDATE SET last_cursor = log_heads.last_cursor RETURNING last_cursor",
-                stream,
-            )
-            rows = []
-            for key, payload in payloads:
-                if key is not None:
-                    claimed = await c.fetchval(
-                        "INSERT INTO log_keys VALUES ($1, $2, $3, $4)"
-                        " ON CONFLICT (stream, key) DO NOTHING RETURNING cursor",
-                        stream, key, cursor + 1, now,
-                    )  # fmt: skip
-                    if claimed is None:
-                        result.duplicates.append(key)
-                        continue
-                cursor += 1
-                rows.append((stream, cursor, key, payload, now))
-                result.entries.append(LogEntry(cursor, key, orjson.loads(payload), now))
-            if rows:
-                await c.executemany("INSERT INTO logs VALUES ($1, $2, $3, $4, $5)", rows)
-                await c.execute(
-                    "UPDATE log_heads SET last_cursor = $2 WHERE stream = $1", stream, cursor
-                )
-        return result
-
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
-    ) -> builtins.list[LogEntry]:
-        if limit <= 0:
-            return []
-        lo = -1 if after is None else after
-        hi = 2**63 - 1 if before is None else before
-        order = "DESC" if reverse else "ASC"
-        async with self._conn() as c:
-            rows = await c.fetch(
-                "SELECT cursor, key, data, ts FROM logs WHERE stream = $1 AND cursor > $2"
-                f" AND cursor < $3 ORDER BY cursor {order} LIMIT $4",
-                stream, lo, hi, limit,
-            )  # fmt: skip
-        return [LogEntry(r[0], r[1], orjson.loads(r[2]), r[3]) for r in rows]
-
-    async def log_length(self, stream: str) -> int:
-        async with self._conn() as c:
-            return await c.fetchval("SELECT count(*) FROM logs WHERE stream = $1", stream)
-
-    async def trim(self, stream: str, *, upto: int) -> int:
-        async with self._conn() as c:
-            status = await c.execute(
-                "DELETE FROM logs WHERE stream = $1 AND cursor <= $2", stream, upto
-            )
-        return int(status.split()[-1])
-
-    async def catalog(self) -> Catalog:
-        async with self._conn() as c:
-
-            async def names(sql: str) -> builtins.list[str]:
-                return [r[0] for r in await c.fetch(sql)]
-
-            return Catalog(
-                collections=await names("SELECT DISTINCT collection FROM documents ORDER BY 1"),
-                streams=await names(
-                    "SELECT stream FROM log_heads UNION SELECT stream FROM logs ORDER BY 1"
-                ),
-                namespaces=await names("SELECT DISTINCT namespace FROM counters ORDER BY 1"),
-            )
-
-    async def export_keys(
-        self, stream: str, *, offset: int, limit: int
-    ) -> builtins.list[KeyRecord]:
-        async with self._conn() as c:
-            rows = await c.fetch(
-                'SELECT key, at FROM log_keys WHERE stream = $1 ORDER BY key COLLATE "C"'
-                " LIMIT $2 OFFSET $3",
-                stream, limit, offset,
-            )  # fmt: skip
-        return [(r[0], r[1]) for r in rows]
-
-    async def restore(
-        self, stream: str, entries: Sequence[LogEntry], keys: Sequence[KeyRecord]
-    ) -> None:
-        top = max((e.cursor for e in entries), default=0)
-        async with self._conn(tx=True) as c:
-            await c.executemany(
-                "INSERT INTO logs VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [(stream, e.cursor, e.key, _dumps(e.data), e.ts) for e in entries],
-            )
-            await c.executemany(
-                "INSERT INTO log_keys VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
-                [(stream, key, at) for key, at in keys],
-            )
-            await c.execute(
-                "INSERT INTO log_heads VALUES ($1, $2) ON CONFLICT (stream) DO UPDATE"
-                " SET last_cursor = greatest(log_heads.last_cursor, EXCLUDED.last_cursor)",
-                stream, top,
-            )  # fmt: skip
-
-    async def prune_keys(self, *, older_than: float) -> int:
-        """Forget idempotency keys recorded before ``older_than`` (epoch seconds)."""
-        async with self._conn() as c:
-            status = await c.execute("DELETE FROM log_keys WHERE at < $1", older_than)
-        return int(status.split()[-1])
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

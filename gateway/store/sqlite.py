@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import orjson
 
 from gateway.errors import ConflictError
-from gateway.store.base import JSON, AppendResult, Catalog, Document, KeyRecord, LogEntry
+from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.sqlite_copy import SQLiteCopying
 from gateway.store.sqlite_schema import connect
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ def _doc(collection: str, row: Row) -> Document:
     return Document(collection, row[0], orjson.loads(row[1]), row[2], row[3])
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCopying):
     """``Store`` on stdlib ``sqlite3`` in WAL mode. ``path`` may be ``":memory:"`` for tests."""
 
     def __init__(self, *, path: str | Path) -> None:
@@ -236,47 +237,6 @@ class SQLiteStore:
     async def prune_keys(self, *, older_than: float) -> int:
         sql = "DELETE FROM log_keys WHERE at < ?"
         return await self._tx(lambda c: c.execute(sql, (older_than,)).rowcount)
-
-    # -- copying a whole store --------------------------------------------------------
-    async def catalog(self) -> Catalog:
-        def run(c: sqlite3.Connection) -> Catalog:
-            def names(sql: str) -> builtins.list[str]:
-                return [r[0] for r in c.execute(sql).fetchall()]
-
-            return Catalog(
-                collections=names("SELECT DISTINCT collection FROM documents ORDER BY 1"),
-                streams=names(
-                    "SELECT stream FROM log_heads UNION SELECT stream FROM logs ORDER BY 1"
-                ),
-                namespaces=names("SELECT DISTINCT namespace FROM counters ORDER BY 1"),
-            )
-
-        return await self._run(run)
-
-    async def export_keys(
-        self, stream: str, *, offset: int, limit: int
-    ) -> builtins.list[KeyRecord]:
-        rows = await self._all(
-            "SELECT key, at FROM log_keys WHERE stream = ? ORDER BY key LIMIT ? OFFSET ?",
-            (stream, limit, offset),
-        )
-        return [(r[0], r[1]) for r in rows]
-
-    async def restore(
-        self, stream: str, entries: Sequence[LogEntry], keys: Sequence[KeyRecord]
-    ) -> None:
-        def run(c: sqlite3.Connection) -> None:
-            c.executemany(
-                "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?)",
-                [(stream, e.cursor, e.key, _dumps(e.data), e.ts) for e in entries],
-            )
-            c.executemany(_CLAIM_KEY, [(stream, key, 0, at) for key, at in keys])
-            top = max((e.cursor for e in entries), default=0)
-            row = c.execute(_HEAD, (stream,)).fetchone()
-            if top > (row[0] if row else 0) or row is None:
-                c.execute(_SET_HEAD, (stream, max(top, row[0] if row else 0)))
-
-        await self._tx(run)
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
