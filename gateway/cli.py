@@ -70,7 +70,7 @@ async def _bootstrap(settings: Settings, url: str) -> None:
     async with _store(settings) as store:
         await RBAC(store=store).ensure_builtins(now=time.time())
         tokens = TokenService(store=store)
-        if await store.count("api_tokens") == 0:
+        if await store.count("api_tokens") == 0 and await _claim_bootstrap(store):
             secret, token = await tokens.create(
                 subject="bootstrap-admin",
                 roles=["admin"],
@@ -87,6 +87,18 @@ async def _bootstrap(settings: Settings, url: str) -> None:
                 '{"Authorization": "Bearer <token>"})\n',
                 flush=True,
             )
+
+
+async def _claim_bootstrap(store: Store) -> bool:
+    """True for one process only: replicas starting together on an empty store would each
+    create (and print) an admin token otherwise."""
+    from gateway.errors import ConflictError
+
+    try:
+        await store.put("bootstrap", "admin-token", {"at": time.time()}, expected_version=0)
+    except ConflictError:
+        return False
+    return True
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ def gateway_error_response(exc: GatewayError) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    elif exc.http_status == 503:  # a backend (the store) lost for a moment: retry soon
+        headers["Retry-After"] = "1"
     return error_response(exc.http_status, exc.code, exc.message, headers)
 
 

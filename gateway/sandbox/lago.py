@@ -82,6 +82,12 @@ class LagoSandbox(Sandbox):
     def event(self, transaction_id: str) -> dict[str, Any] | None:
         return self._events.get(transaction_id)
 
+    @property
+    def receipts(self) -> dict[str, int]:
+        """How many times each ``transaction_id`` was received, re-sends included (Lago keeps
+        one event per id; this shows whether the sender sent it once)."""
+        return self._events.receipts()
+
     def clear_events(self) -> None:
         self._events.clear()
 

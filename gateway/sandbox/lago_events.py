@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,16 +44,19 @@ def _timestamp(raw: Any) -> float | bool | None:
 
 
 class EventStore:
-    """Events in arrival order; the first event with a ``transaction_id`` wins."""
+    """Events in arrival order; the first event with a ``transaction_id`` wins. Every
+    receipt is counted too, so a test can tell a re-sent event from one sent once."""
 
     def __init__(self, subscriptions: dict[str, dict[str, Any]]) -> None:
         self._subscriptions = subscriptions
         self._events: dict[str, dict[str, Any]] = {}
+        self._receipts: Counter[str] = Counter()
         self._lock = threading.Lock()  # the CLI reads from another thread than the server's
 
     def add(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Store (unless already seen) and return the event as Lago echoes it."""
         with self._lock:
+            self._receipts[raw["transaction_id"]] += 1
             stored = self._events.get(raw["transaction_id"])
             if stored is None:
                 stored = self._events[raw["transaction_id"]] = self._wire(raw)
@@ -85,6 +89,12 @@ class EventStore:
             found = self._events.get(transaction_id)
             return dict(found) if found else None
 
+    def receipts(self) -> dict[str, int]:
+        """How many times each ``transaction_id`` arrived (re-sends included)."""
+        with self._lock:
+            return dict(self._receipts)
+
     def clear(self) -> None:
         with self._lock:
             self._events.clear()
+            self._receipts.clear()

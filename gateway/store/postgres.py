@@ -36,6 +36,9 @@ _LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    # A connection whose server end was terminated while idle in the pool can fail its next
+    # use this way ("another operation is in progress") before it notices the close.
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
@@ -78,11 +81,15 @@ class PostgresStore(PostgresLogs):
             raise RuntimeError("PostgresStore is not open: await store.open() first")
         try:
             async with self._pool.acquire() as conn:
-                if tx:
-                    async with conn.transaction():
+                try:
+                    if tx:
+                        async with conn.transaction():
+                            yield conn
+                    else:
                         yield conn
-                else:
-                    yield conn
+                except _LOST:
+                    conn.terminate()  # never back into the pool half-broken
+                    raise
         except asyncpg.CharacterNotInRepertoireError:
             # A NUL in an id or key: PostgreSQL text cannot hold it (SQLite could).
             raise BadUserInput("text with a NUL character cannot be stored") from None
@@ -95,7 +102,9 @@ class PostgresStore(PostgresLogs):
     async def open(self) -> None:
         if self._pool is not None:
             return
-        settings = {"search_path": self.schema} if self.schema else None
+        settings = {"search_path": self.schema} if self.schema else {}
+        if "application_name" not in self.dsn:  # named in pg_stat_activity for operators
+            settings["application_name"] = "ops-gateway"
         pool = await asyncpg.create_pool(
             self.dsn,
             min_size=1,

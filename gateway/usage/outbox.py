@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -107,7 +109,8 @@ class LagoOutbox:
         self.max_backoff = max_backoff
         self.lease_seconds = lease_seconds
         self.state = OutboxState()
-        self._owner = uuid.uuid4().hex
+        # Host and pid first: an operator reading the lease sees which process sends.
+        self._owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
     @property
     def configured(self) -> bool:
