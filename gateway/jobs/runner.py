@@ -100,9 +100,12 @@ class JobRunner:
             queued = self.execution.queued(kind)
             if queued >= spec.max_queued:
                 raise InvalidJobState(f"too many queued {kind} jobs ({queued}); try again later")
+            job_id = new_job_id()
+            if key is not None and (holder := await self.records.claim(kind, key, job_id)):
+                return await self._claimed(holder)
             now = self._clock()
             record = JobRecord(
-                id=new_job_id(),
+                id=job_id,
                 kind=kind,
                 state=JobState.QUEUED,
                 params=params,
@@ -202,6 +205,15 @@ class JobRunner:
         return count
 
     # -- helpers -----------------------------------------------------------------------------
+    async def _claimed(self, job_id: str) -> JobRecord:
+        """The job another replica claimed the key for, once its record is written."""
+        for _ in range(50):
+            record = await self.records.get(job_id)
+            if record is not None:
+                return self.execution.fresh(record)
+            await asyncio.sleep(0.05)
+        raise InvalidJobState("the same job is being started elsewhere; try again")
+
     async def _active(self, kind: str, key: str) -> JobRecord | None:
         """The active job of ``kind`` with deduplication key ``key``, if there is one."""
         records = await self.records.list(kind)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
+from gateway.errors import ConflictError
 from gateway.jobs.records import COLLECTION, JobRecord
 from gateway.store.base import Document, Store, all_documents
+
+KEYS = "job_keys"
+"""Deduplication keys claimed by a job: ``kind:key`` -> job id, so that replicas asked for the
+same download or renewal at once start it once."""
+CLAIM_GRACE = 30.0
 
 
 class JobStore:
@@ -23,6 +31,27 @@ class JobStore:
         return await self._store.put(
             COLLECTION, record.id, record.to_json(), expected_version=version
         )
+
+    async def claim(self, kind: str, key: str, job_id: str) -> str | None:
+        """Make ``job_id`` the job of ``kind``/``key``; ``None`` when it is, else the id of
+        the active job that holds the key (claimed by this or another replica)."""
+        name = f"{kind}:{key}"
+        doc = await self._store.get(KEYS, name)
+        if doc is not None:
+            holder = await self.get(doc.data["job"])
+            # No record yet: being started (it holds the key), unless the claim is old (its
+            # start failed, or the finished job was pruned).
+            starting = holder is None and doc.updated_at > time.time() - CLAIM_GRACE
+            if starting or (holder is not None and holder.state.active):
+                return doc.data["job"]
+        try:
+            await self._store.put(
+                KEYS, name, {"job": job_id}, expected_version=doc.version if doc else 0
+            )
+        except ConflictError:  # another replica claimed it between our read and write
+            taken = await self._store.get(KEYS, name)
+            return taken.data["job"] if taken else job_id
+        return None
 
     async def documents(self) -> list[Document]:
         return [doc async for doc in all_documents(self._store, COLLECTION)]

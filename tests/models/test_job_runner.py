@@ -243,3 +243,28 @@ async def test_cancel_reaches_the_replica_running_the_job(
         await other.stop()
         for bus in buses:
             await bus.close()
+
+
+async def test_replicas_asked_for_the_same_key_at_once_run_one_job(
+    store: Store, pubsub: MemoryPubSub
+) -> None:
+    works = [Work() for _ in range(3)]
+    runners = [await runner_for(store, pubsub, w) for w in works]
+    try:
+        jobs = await asyncio.gather(
+            *(r.submit("slow", {"n": 1}, key="repo/x") for r in runners for _ in range(3))
+        )
+        assert len({j.id for j in jobs}) == 1, "one job for the key across the replicas"
+        owner = next(r for r in runners if r.instance == jobs[0].owner)
+        await asyncio.sleep(0.1)
+        assert sum(w.running for w in works) == 1
+        other = await runners[0].submit("slow", {"n": 2}, key="repo/y")
+        assert other.id != jobs[0].id, "another key is another job"
+        for w in works:
+            w.release.set()
+        await finished(owner, jobs[0].id)
+        again = await runners[1].submit("slow", {"n": 3}, key="repo/x")
+        assert again.id != jobs[0].id, "a finished job frees its key"
+    finally:
+        for r in runners:
+            await r.stop()
