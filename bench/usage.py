@@ -1,5 +1,6 @@
-"""Issue 5: sustained usage ingestion (events/s in batches of 100) on SQLite and on Redis, and
-the delivery latency of ``usageEvents`` to 200 websocket subscribers.
+"""Issues 5 and 12: sustained usage ingestion (events/s in batches of 100) on SQLite, Redis and
+PostgreSQL in the same run, and the delivery latency of ``usageEvents`` to 200 websocket
+subscribers.
 
 Every accepted event is real work: appended to the log, rolled up, published; the run checks
 at the end that ``usage { overview }`` counts exactly the events acknowledged.
@@ -9,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 
 from bench.context import Context, GatewayTarget
 from bench.registry import Section, benchmark
 from bench.scenarios import post
+from bench.stores import postgres_database, redis_prefix
 from bench.usage_load import BATCH, DeliveryResult, IngestResult, deliver, ingest
 
 SUBSCRIBERS = 200
 LIVE_EVENTS = 50
 LIVE_RATE = 10.0  # events/s while measuring delivery
-DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 OVERVIEW = '{"query":"{ usage { overview(days: 1) { requests } } }"}'
 
 
@@ -49,33 +48,23 @@ def _run_ingest(ctx: Context, target: GatewayTarget, tag: str) -> IngestResult:
 
 
 def _redis_target(ctx: Context) -> tuple[GatewayTarget | None, str]:
-    import redis
-
-    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return None, f"Redis skipped: no server at {url} ({exc})"
-    finally:
-        client.close()
-    prefix = f"ogwbench:{uuid.uuid4().hex[:8]}:"
-
-    def cleanup() -> None:
-        c = redis.Redis.from_url(url)
-        try:
-            keys = list(c.scan_iter(match=f"{prefix}*", count=1000))
-            for i in range(0, len(keys), 500):
-                c.delete(*keys[i : i + 500])
-        finally:
-            c.close()
-
-    ctx.stack.callback(cleanup)
+    url, prefix, note = redis_prefix(ctx)
+    if url is None:
+        return None, note
     env = {"GATEWAY_STORE": url, "REDIS_URL": url, "GATEWAY_REDIS_PREFIX": prefix}
-    return ctx.start_gateway("gateway-usage-redis", **env), f"Redis at {url}"
+    return ctx.start_gateway("gateway-usage-redis", **env), note
 
 
-@benchmark("usage", "Usage: ingestion events/s (SQLite, Redis) and live delivery latency")
+def _postgres_target(ctx: Context) -> tuple[GatewayTarget | None, str]:
+    url, note = postgres_database(ctx)
+    if url is None:
+        return None, note
+    return ctx.start_gateway("gateway-usage-postgres", GATEWAY_STORE=url), note
+
+
+@benchmark(
+    "usage", "Usage: ingestion events/s (SQLite, Redis, PostgreSQL) and live delivery latency"
+)
 def usage(ctx: Context) -> Section:
     rows: list[tuple[str, IngestResult, int, int]] = []
     notes: list[str] = []
@@ -89,6 +78,12 @@ def usage(ctx: Context) -> Section:
         before = _counted(redis_target)
         result = _run_ingest(ctx, redis_target, "ingest-redis")
         rows.append(("Redis (store + pub/sub)", result, before, _counted(redis_target)))
+    postgres_target, note = _postgres_target(ctx)
+    notes.append(note)
+    if postgres_target is not None:
+        before = _counted(postgres_target)
+        result = _run_ingest(ctx, postgres_target, "ingest-postgres")
+        rows.append(("PostgreSQL (asyncpg pool)", result, before, _counted(postgres_target)))
 
     # Many sockets of one bench subject: raise the per-subject cap (a setting) for this run.
     live_target = ctx.start_gateway(
@@ -129,7 +124,7 @@ def _section(
             f"| {name} | {r.rate:.0f} | {r.p(50) * 1e3:.1f} / {r.p(99) * 1e3:.1f} ms "
             f"| {r.errors} | {ok} |"
         )
-        key = "sqlite" if name.startswith("SQLite") else "redis"
+        key = name.split()[0].lower()
         figures[f"usage_ingest_{key}_events_per_s"] = round(r.rate)
     lines += [
         "",
@@ -146,5 +141,5 @@ def _section(
     ]
     figures["usage_live_p50_ms"] = round(live.p(50) * 1e3, 2)
     figures["usage_live_p99_ms"] = round(live.p(99) * 1e3, 2)
-    return Section(title="Usage: ingestion and live delivery (issue 5)",
+    return Section(title="Usage: ingestion and live delivery (issues 5, 12)",
                    markdown="\n".join(lines), figures=figures)  # fmt: skip

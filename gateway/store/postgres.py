@@ -44,9 +44,22 @@ _LOST = (
     TimeoutError,
 )
 _DOC = "SELECT id, data, version, updated_at FROM documents WHERE collection = $1"
+# Lookups by a list of ids: one primary-key probe per id, whatever the planner believes of
+# a table's size ("id = ANY(...)", or a join it may flatten, can become a scan of the whole
+# collection while statistics lag behind). OFFSET 0 keeps the LATERAL subquery unflattened.
+_DOCS = (
+    "SELECT d.id, d.data, d.version, d.updated_at FROM unnest($2::text[]) AS wanted(id)"
+    " CROSS JOIN LATERAL (SELECT id, data, version, updated_at FROM documents"
+    " WHERE collection = $1 AND id = wanted.id OFFSET 0) AS d"
+)
+_COUNTERS = (
+    "SELECT c.name, c.value FROM unnest($2::text[]) AS wanted(name)"
+    " CROSS JOIN LATERAL (SELECT name, value FROM counters"
+    " WHERE namespace = $1 AND name = wanted.name OFFSET 0) AS c"
+)
 _INCR = (
-    "INSERT INTO counters VALUES ($1, $2, $3) ON CONFLICT (namespace, name)"
-    " DO UPDATE SET value = counters.value + EXCLUDED.value RETURNING value"
+    "INSERT INTO counters SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
+    " ON CONFLICT (namespace, name) DO UPDATE SET value = counters.value + EXCLUDED.value"
 )
 
 
@@ -140,7 +153,7 @@ class PostgresStore(PostgresLogs):
         if not ids:
             return {}
         async with self._conn() as c:
-            rows = await c.fetch(f"{_DOC} AND id = ANY($2::text[])", collection, list(ids))
+            rows = await c.fetch(_DOCS, collection, list(ids))
         return {row[0]: _doc(collection, row) for row in rows}
 
     async def put(
@@ -213,11 +226,13 @@ class PostgresStore(PostgresLogs):
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
         if not deltas:
             return {}
-        async with self._conn(tx=True) as c:
-            return {
-                name: await c.fetchval(_INCR, namespace, name, int(delta))
-                for name, delta in sorted(deltas.items())  # a fixed order: no deadlocks
-            }
+        names = sorted(deltas)  # a fixed order: concurrent writers never deadlock
+        async with self._conn() as c:
+            rows = await c.fetch(
+                f"{_INCR} RETURNING name, value",
+                [namespace] * len(names), names, [int(deltas[n]) for n in names],
+            )  # fmt: skip
+        return {r[0]: r[1] for r in rows}
 
     async def incr_many(
         self,
@@ -236,8 +251,8 @@ class PostgresStore(PostgresLogs):
                 )
                 if (value or 0) != guard[2]:
                     return False
-            if rows:
-                await c.executemany(_INCR, rows)
+            if rows:  # one statement (unnest), in key order so concurrent writers never deadlock
+                await c.execute(_INCR, *(list(col) for col in zip(*rows, strict=True)))
         return True
 
     async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
@@ -249,11 +264,7 @@ class PostgresStore(PostgresLogs):
             elif not names:
                 return {}
             else:
-                rows = await c.fetch(
-                    "SELECT name, value FROM counters WHERE namespace = $1"
-                    " AND name = ANY($2::text[])",
-                    namespace, list(names),
-                )  # fmt: skip
+                rows = await c.fetch(_COUNTERS, namespace, list(names))
         return {r[0]: r[1] for r in rows}
 
     # -- TTL entries ---------------------------------------------------------------------

@@ -45,22 +45,40 @@ class PostgresLogs(_Base):
                 " DO UPDATE SET last_cursor = log_heads.last_cursor RETURNING last_cursor",
                 stream,
             )
-            rows = []
+            # Claim every key in one statement: the primary key decides (the planner has no
+            # say, so it costs the same at any log size); a key seen before is not returned.
+            keys = [key for key, _ in payloads if key is not None]
+            fresh: set[str] = set()
+            if keys:
+                fresh = {
+                    r[0]
+                    for r in await c.fetch(
+                        "INSERT INTO log_keys SELECT $1, k, $3 FROM unnest($2::text[]) AS k"
+                        " ON CONFLICT DO NOTHING RETURNING key",
+                        stream, keys, now,
+                    )
+                }  # fmt: skip
+            cursors: list[int] = []
+            row_keys: list[str | None] = []
+            datas: list[str] = []
             for key, payload in payloads:
                 if key is not None:
-                    claimed = await c.fetchval(
-                        "INSERT INTO log_keys VALUES ($1, $2, $3, $4)"
-                        " ON CONFLICT (stream, key) DO NOTHING RETURNING cursor",
-                        stream, key, cursor + 1, now,
-                    )  # fmt: skip
-                    if claimed is None:
+                    if key not in fresh:  # recorded before, or earlier in this batch
                         result.duplicates.append(key)
                         continue
+                    fresh.discard(key)
                 cursor += 1
-                rows.append((stream, cursor, key, payload, now))
+                cursors.append(cursor)
+                row_keys.append(key)
+                datas.append(payload)
                 result.entries.append(LogEntry(cursor, key, orjson.loads(payload), now))
-            if rows:
-                await c.executemany("INSERT INTO logs VALUES ($1, $2, $3, $4, $5)", rows)
+            if cursors:
+                # One statement (unnest), not one round trip per event.
+                await c.execute(
+                    "INSERT INTO logs SELECT $1, c, k, d, $5"
+                    " FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(c, k, d)",
+                    stream, cursors, row_keys, datas, now,
+                )  # fmt: skip
                 await c.execute(
                     "UPDATE log_heads SET last_cursor = $2 WHERE stream = $1", stream, cursor
                 )
@@ -134,7 +152,7 @@ class PostgresLogs(_Base):
                 [(stream, e.cursor, e.key, _dumps(e.data), e.ts) for e in entries],
             )
             await c.executemany(
-                "INSERT INTO log_keys VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO log_keys VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 [(stream, key, at) for key, at in keys],
             )
             await c.execute(

@@ -40,6 +40,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX ttl_expires_at ON ttl (expires_at);
         """,
     ),
+    (
+        2,
+        "idempotency keys without a cursor (claimed in one statement per append)",
+        "ALTER TABLE log_keys DROP COLUMN cursor;",
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 
