@@ -21,6 +21,7 @@ MODULES: tuple[str, ...] = (
     "bench.core",
     "bench.agents",
     "bench.usage",
+    "bench.replicas",
     "bench.traffic",
     "bench.lago",
     "bench.transport",

@@ -103,7 +103,7 @@ async def build_overview(usage: UsageService, a: Analytics, window: Window) -> U
         window=UsageWindow.of(window),
         active_users=await a.active_users(window),
         active_models=len({model for model, _ in by_model}),
-        billing=await UsageBilling.of(usage.outbox),
+        outbox=usage.outbox,
         **figures(_sum(by_model.values())),
     )
 

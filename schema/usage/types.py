@@ -130,7 +130,12 @@ class UsageOverview(UsageFigures):
     window: UsageWindow
     active_users: int
     active_models: int
-    billing: UsageBilling
+    outbox: strawberry.Private[LagoOutbox]
+
+    @strawberry.field
+    async def billing(self) -> UsageBilling:
+        """Read only when asked for: two store reads most dashboards do not need."""
+        return await UsageBilling.of(self.outbox)
 
 
 @strawberry.type

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,48 +18,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.haproxy import haproxy_binary, haproxy_config
 from tests.plugins.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def haproxy_binary() -> str | None:
-    """Debian installs it in /usr/sbin, which a non-root PATH may lack."""
-    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
-
-
-def haproxy_config(*, port: int, replicas: Mapping[str, int]) -> str:
-    """Round robin over the replicas, health-checked on /healthz; websockets tunnel through.
-
-    ``redispatch`` + ``retries`` move a request whose connection was refused (a dead replica
-    not yet marked down) to another replica; a request already sent is never re-sent by
-    HAProxy, so the client sees that failure and retries with the same event ids.
-    """
-    servers = "\n".join(
-        f"    server {name} 127.0.0.1:{p} check inter 200ms fall 2 rise 1"
-        for name, p in replicas.items()
-    )
-    return f"""global
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-    retries 3
-    option redispatch
-
-frontend gateway
-    bind 127.0.0.1:{port}
-    default_backend replicas
-
-backend replicas
-    balance roundrobin
-    option httpchk GET /healthz
-{servers}
-"""
 
 
 @dataclass
