@@ -121,6 +121,10 @@ class Settings:
     oidc: OIDCSettings = field(default_factory=OIDCSettings)
     limits: Limits = field(default_factory=Limits)
     backend_timeout: float = 10.0
+    breaker_failures: int = 5
+    """Consecutive failures of a backend that open its circuit (calls then fail fast)."""
+    breaker_reset_seconds: float = 30.0
+    """How long an open circuit waits before letting one trial call through."""
     allowed_origins: tuple[str, ...] = ()
     response_cache: bool = False
     """Reuse answers of read queries (``@cacheControl`` in the schema says for how long)."""
@@ -171,6 +175,8 @@ class Settings:
             ),
             limits=Limits.from_env(env),
             backend_timeout=_float(env, "GATEWAY_BACKEND_TIMEOUT", 10.0),
+            breaker_failures=max(1, _int(env, "GATEWAY_BREAKER_FAILURES", 5)),
+            breaker_reset_seconds=max(0.0, _float(env, "GATEWAY_BREAKER_RESET_SECONDS", 30.0)),
             allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
             response_cache=_flag(env, "GATEWAY_RESPONSE_CACHE"),
             response_cache_entries=_int(env, "GATEWAY_RESPONSE_CACHE_ENTRIES", 10_000),

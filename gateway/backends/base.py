@@ -24,9 +24,11 @@ from gateway.backends.failures import BREAKER_STATUSES, SENSITIVE_HEADER, map_er
 from gateway.backends.observer import CallObserver, Outcome, notify, outcome_of
 from gateway.backends.retry import retry_budget, retry_delay
 from gateway.backends.transport import FastTransport
-from gateway.errors import BackendError, CircuitOpen, NotConfigured
+from gateway.errors import BackendError, BackendTimeout, CircuitOpen, NotConfigured
 
 log = logging.getLogger(__name__)
+MIN_ATTEMPT = 0.05
+"""Seconds a retry must still have before the deadline to be worth sending."""
 
 __all__ = ["BackendClient", "CallObserver"]  # other modules import both from here
 
@@ -263,7 +265,7 @@ class BackendClient:
         assert self._client is not None and self._slots is not None
         if self.breaker.state is BreakerState.OPEN:  # fail fast, without queueing for a slot
             raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
-        attempt = 0
+        attempt, deadline = 0, 0.0
         while True:
             response: httpx.Response | None = None
             failure: httpx.HTTPError | None = None
@@ -276,13 +278,27 @@ class BackendClient:
                     else self.breaker.state is not BreakerState.OPEN
                 ):
                     raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
+                if attempt == 0:
+                    # The timeout bounds the call from its first attempt on, retries and their
+                    # waits included (a GraphQL answer waits on it); our own queue for a slot
+                    # does not count.
+                    deadline = time.monotonic() + send["timeout"]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:  # a retry waited for a slot past the deadline
+                    raise BackendTimeout(
+                        f"{self.name} timed out on {method} {short_path(path)}",
+                        backend=self.name,
+                    )
                 self.attempts += 1
                 try:
-                    response = await self._client.request(method, url, **send)
+                    response = await self._client.request(
+                        method, url, **{**send, "timeout": remaining}
+                    )
                 except httpx.HTTPError as exc:
                     failure = exc
             delay = retry_delay(attempt, response, self.backoff, self.retry_after_cap)
-            if delay is not None and attempt < retries:
+            in_time = delay is not None and time.monotonic() + delay + MIN_ATTEMPT < deadline
+            if delay is not None and attempt < retries and in_time:
                 log.info("%s %s %s: retry in %.2fs", self.name, method, short_path(path), delay)
                 attempt += 1
                 await asyncio.sleep(delay)

@@ -2,18 +2,22 @@
 
 :func:`map_error` is the ONE place where transport errors and error statuses become
 :mod:`gateway.errors` classes. Backend bodies and URLs reach messages only sanitised: a short
-excerpt, no query string, none of our credentials.
+excerpt of a 4xx (what was wrong with our request), none of a 5xx (logged instead), no query
+string, none of our credentials.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
+import logging
 import re
 from collections.abc import Mapping
 
 import httpx
 
 from gateway.errors import BackendError, BackendNotFound, BackendTimeout, BackendUnavailable
+
+log = logging.getLogger(__name__)
 
 # Answers that say "this backend is in trouble" and so count against the breaker; any other
 # answer (even a 4xx) proves the backend is up.
@@ -57,12 +61,13 @@ def map_error(
     if status == 429:
         return BackendError(f"{name} is rate limiting the gateway", backend=name, status=429)
     excerpt = snippet(response, headers or {})
-    detail = f": {excerpt}" if excerpt else ""
-    message = (
-        f"{name} failed with HTTP {status}{detail}"
-        if status >= 500
-        else f"{name} rejected {where} (HTTP {status}){detail}"
-    )
+    if status >= 500:
+        # The backend's own words stay in our log: a caller gets what failed, not its body
+        # (a stack trace or an internal hostname of the backend's would travel with it).
+        log.warning("%s failed with HTTP %s on %s: %s", name, status, where, excerpt or "-")
+        return BackendError(f"{name} failed with HTTP {status}", backend=name, status=status)
+    detail = f": {excerpt}" if excerpt else ""  # a 4xx says what was wrong with the request
+    message = f"{name} rejected {where} (HTTP {status}){detail}"
     return BackendError(message, backend=name, status=status)
 
 

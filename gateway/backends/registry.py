@@ -72,5 +72,9 @@ async def open_backends(
     clients["acme"] = AcmeClient.from_settings(settings, observer=observer)
     clients["hub"] = HubClient.from_settings(settings, observer=observer)
     for client in clients.values():
+        breaker = getattr(client, "breaker", None)  # the providers' connector has its own
+        if breaker is not None:
+            breaker.failure_threshold = settings.breaker_failures
+            breaker.reset_timeout = settings.breaker_reset_seconds
         stack.push_async_callback(client.aclose)
     return Backends(**clients)

@@ -32,7 +32,7 @@ __all__ = [
     "serve_in_thread",
 ]
 
-FaultKind = Literal["fail", "hang", "malformed", "slow"]
+FaultKind = Literal["fail", "hang", "malformed", "slow", "truncated"]
 
 
 @dataclass(slots=True)
@@ -102,6 +102,13 @@ class Sandbox:
         """Answer 200 with a JSON content type and a truncated, unparsable JSON body."""
         return self._add(Fault("malformed", path_glob, _m(method), times=times))
 
+    def truncated(
+        self, path_glob: str, *, times: int | None = None, method: str | None = None
+    ) -> Fault:
+        """Announce a JSON body, send part of it and drop the connection (a backend dying
+        mid-response)."""
+        return self._add(Fault("truncated", path_glob, _m(method), times=times))
+
     def slow(
         self, path_glob: str, seconds: float, *, times: int | None = None, method: str | None = None
     ) -> Fault:
@@ -169,6 +176,8 @@ class Sandbox:
             elif fault.kind == "malformed":
                 ctype = ((b"content-type", b"application/json"),)
                 await _respond(send, 200, b'{"data": [{"id": "trunc', ctype)
+            elif fault.kind == "truncated":
+                await _truncated(send)
             else:
                 await self._hang(scope, receive, send, fault)
         finally:
@@ -210,6 +219,14 @@ async def _respond(
     start: Message = {"type": "http.response.start", "status": status, "headers": all_headers}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+async def _truncated(send: Send) -> None:
+    body = b'{"data": [{"id": "one"}, {"id": "two"}], "meta": {"total": 2}}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body[:20], "more_body": True})
+    # Returning without the rest makes the server close the connection mid-body.
 
 
 def bearer(request: Request, *schemes: str) -> str | None:

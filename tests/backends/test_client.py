@@ -156,7 +156,7 @@ async def test_redirects_keep_credentials_on_the_same_origin_only(
 
 
 async def test_500_is_backend_error_not_retried_and_sanitized(
-    make_client: MakeClient, sandbox: Sandbox
+    make_client: MakeClient, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = make_client()
     with pytest.raises(BackendError) as info:
@@ -165,9 +165,9 @@ async def test_500_is_backend_error_not_retried_and_sanitized(
     assert type(err) is BackendError
     assert (err.code, err.backend, err.status) == (ErrorCode.BACKEND_ERROR, "lago", 500)
     assert err.to_extensions()["backend"] == "lago"
-    assert "database exploded" in err.message  # a short snippet helps operators...
-    assert SECRET not in err.message  # ...but never our key
-    assert len(err.message) < 250  # ...and never the whole upstream body
+    assert "database exploded" not in err.message  # the caller never sees the backend's body
+    assert "database exploded" in caplog.text  # operators find it in the log...
+    assert SECRET not in caplog.text  # ...but never our key
     assert sandbox.counts["GET /boom"] == 1  # 500 is not a retryable status
 
 
@@ -264,9 +264,22 @@ async def test_hang_longer_than_timeout(make_client: MakeClient, sandbox: Sandbo
     started = time.perf_counter()
     with pytest.raises(BackendTimeout) as info:
         await client.get_json("/ok")
-    assert time.perf_counter() - started < 1.0
+    # The timeout bounds the whole call: a hang uses it up, leaving no time for a retry.
+    assert time.perf_counter() - started < 0.15 * 1.5
     assert (info.value.code, info.value.backend) == (ErrorCode.BACKEND_TIMEOUT, "lago")
-    assert sandbox.counts["GET /ok"] == 2  # read timeouts of idempotent calls are retried
+    assert sandbox.counts["GET /ok"] == 1
+
+
+async def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
+    make_client: MakeClient, sandbox: Sandbox
+) -> None:
+    sandbox.fail("/ok", status=429, headers={"Retry-After": "1"})
+    client = make_client(timeout=0.5, retries=2)
+    started = time.perf_counter()
+    with pytest.raises(BackendError) as info:
+        await client.get_json("/ok")
+    assert time.perf_counter() - started < 0.5
+    assert info.value.status == 429 and sandbox.counts["GET /ok"] == 1
 
 
 async def test_slow_within_timeout_succeeds(make_client: MakeClient, sandbox: Sandbox) -> None:
