@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fuzz bench lint demo schema clean
+.PHONY: run test fuzz chaos bench lint demo schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider -o timeout=3600 \
 		tests/security/test_access_rules_stateful.py
+
+# The backend fault matrix: every backend x every fault, written to bench/RELIABILITY.md.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

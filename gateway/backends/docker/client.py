@@ -159,6 +159,26 @@ class DockerClient:
             return False
         return True
 
+    def _rejected(self, what: str, exc: aiodocker.DockerError) -> BackendError:
+        """An error status from the engine, worded as map_error words the HTTP backends'."""
+        status = exc.status
+        if status >= 500 or status == 429:
+            self.breaker.record_failure()
+            log.warning("docker %s failed with HTTP %s: %s", what, status, str(exc.message)[:160])
+            return BackendError(
+                f"docker failed with HTTP {status}", backend=self.name, status=status
+            )
+        self.breaker.record_success()  # it answered: the engine is up
+        if status in (401, 403):
+            message = (
+                f"docker rejected the gateway's credentials (HTTP {status}); check DOCKER_HOST"
+            )
+            return BackendError(message, backend=self.name, status=status)
+        detail = str(exc.message)[:160]
+        return BackendError(
+            f"docker rejected {what} (HTTP {status}): {detail}", backend=self.name, status=status
+        )
+
     async def _call(self, what: str, run: Callable[[], Awaitable[T]]) -> T:
         if not self.breaker.allow():
             raise CircuitOpen("docker: circuit open", backend=self.name)
@@ -182,18 +202,22 @@ class DockerClient:
                 raise BackendUnavailable(
                     f"cannot connect to docker at {self.url}", backend=self.name
                 ) from None
-            self.breaker.record_success()  # it answered: the engine is up
-            raise BackendError(
-                f"docker rejected {what} (HTTP {exc.status}): {str(exc.message)[:160]}",
-                backend=self.name,
-                status=exc.status,
-            ) from None
+            raise self._rejected(what, exc) from None
         except (aiohttp.ClientError, OSError) as exc:
             outcome = "unavailable"
             self.breaker.record_failure()
             log.info("docker %s failed: %s", what, type(exc).__name__)
             raise BackendUnavailable(
                 f"cannot connect to docker at {self.url}", backend=self.name
+            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Unparsable JSON, or JSON of another shape (aiodocker itself fails this way on an
+            # error body without "message"): something that is not a Docker Engine answered.
+            self.breaker.record_failure()
+            log.warning("docker %s: unexpected answer (%s: %s)", what, type(exc).__name__, exc)
+            raise BackendError(
+                f"docker answered {what} with something it does not understand",
+                backend=self.name,
             ) from None
         finally:
             notify(self.observer, self.name, what, outcome, time.perf_counter() - started)
