@@ -24,10 +24,11 @@ test: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# Longer property-based runs than make test (the access rules: 3,000 random sequences).
+# Longer property-based runs than make test: the access rules (3,000 random sequences) and
+# GraphQL fuzzing (10,000 cases; its section of bench/RELIABILITY.md is rewritten).
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider -o timeout=3600 \
-		tests/security/test_access_rules_stateful.py
+		tests/security/test_access_rules_stateful.py tests/security/test_graphql_fuzz.py
 
 # The backend fault matrix: every backend x every fault, written to bench/RELIABILITY.md.
 chaos: $(STAMP)

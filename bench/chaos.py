@@ -67,6 +67,7 @@ class Rig:
                 "GATEWAY_RATE_BURST": "1000000",
                 **suite.environ(),
             }
+            self.env = env
             self.token = create_token(scrubbed(env), subject="chaos", role="admin")
             settings = Settings.from_env(env)
             self.url, stop = serve_in_thread(suite.create_app(settings), grace=0.5)
