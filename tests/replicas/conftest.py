@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from bench.cluster import Cluster, haproxy_binary
 from gateway.sandbox.lago import LagoSandbox
 from tests.plugins.servers import ServeApp
 from tests.plugins.stores import _create_schema
-from tests.replicas.cluster import Cluster, haproxy_binary
 
 StartCluster = Callable[..., Awaitable[Cluster]]
 

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from bench.cluster import Cluster, Replica
+from bench.ingest_load import IngestLoad, usage_event
 from gateway.sandbox.lago import LagoSandbox
 from gateway.store import PostgresStore
 from gateway.usage.outbox import LEASES, MAX_BATCH
-from tests.replicas.cluster import Cluster, Replica
 from tests.replicas.conftest import StartCluster
-from tests.replicas.load import IngestLoad, usage_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.haproxy import haproxy_binary, haproxy_config
-from tests.plugins.servers import free_port
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +43,8 @@ class Cluster:
     env: Mapping[str, str]
     workdir: Path
     size: int = 3
+    balanced: bool = True
+    """False: no HAProxy (one server addressed directly, as the kill loops do)."""
     replicas: list[Replica] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     _haproxy: subprocess.Popen[bytes] | None = None
@@ -77,7 +79,7 @@ class Cluster:
 
     async def __aenter__(self) -> Cluster:
         binary = haproxy_binary()
-        if binary is None:
+        if binary is None and self.balanced:
             raise RuntimeError("haproxy is not installed")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.replicas = [
@@ -86,6 +88,8 @@ class Cluster:
         ]
         try:
             await asyncio.gather(*(self.start(r) for r in self.replicas))
+            if not self.balanced or binary is None:
+                return self
             config = self.workdir / "haproxy.cfg"
             config.write_text(
                 haproxy_config(port=self.port, replicas={r.name: r.port for r in self.replicas})

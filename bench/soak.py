@@ -1,0 +1,238 @@
+"""``make soak``: long load on a served gateway (issue 13, part 3).
+
+Every sandbox in this process; ``ops-gateway serve`` as a child process (one worker, then
+``--workers 2`` with Redis carrying pub/sub between them). ``--clients`` concurrent clients
+mix every dashboard page, ingestion batches and mutations for ``--seconds``, while
+subscribers on both websocket protocols hold ``usageEvents``. Reported: requests, errors
+(must be 0), p50/p99, the server's RSS at start (after warm-up), middle and end, its open
+file descriptors before and after, and websocket deliveries missed (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.reliability import write_section
+from bench.servers import free_port, http_status, spawn, stop
+from bench.soak_load import Subscriber, Tally, client_loop, listen, subscribe
+
+TITLE = "Soak (`make soak`)"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def open_fds(pid: int) -> int:
+    return sum(len(os.listdir(f"/proc/{p}/fd")) for p in _tree(pid) if Path(f"/proc/{p}").exists())
+
+
+@dataclass
+class SoakResult:
+    workers: int
+    clients: int
+    seconds: float
+    tally: Tally
+    rss: tuple[float, float, float]
+    fds: tuple[int, int]
+    subscribers: int
+    missed: int
+
+    @property
+    def growth(self) -> float:
+        return (self.rss[2] - self.rss[0]) / self.rss[0] if self.rss[0] else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.tally.errors == 0
+            and self.missed == 0
+            and self.growth < 0.10
+            and self.fds[1] <= self.fds[0]
+        )
+
+    def row(self) -> str:
+        t = self.tally
+        rss = " / ".join(f"{m:.0f}" for m in self.rss)
+        return (
+            f"| {self.workers} | {self.clients} | {self.seconds:g} s | {t.requests:,} "
+            f"| {t.requests / self.seconds:,.0f} | {t.errors} | {t.p(50) * 1e3:.1f} "
+            f"| {t.p(99) * 1e3:.1f} | {rss} MB ({self.growth * 100:+.1f}%) "
+            f"| {self.fds[0]} → {self.fds[1]} | {self.subscribers} | {self.missed} |"
+        )
+
+
+Measured = tuple[Tally, tuple[float, ...], tuple[int, int], int]
+
+
+async def _drive(
+    url: str, token: str, clients: int, seconds: float, warmup: float, subscribers: int, pid: int
+) -> Measured:
+    protocols = ["graphql-transport-ws", "graphql-ws"]
+    subs: list[Subscriber] = [
+        await subscribe(url, token, protocols[i % 2]) for i in range(subscribers)
+    ]
+    listeners = [asyncio.create_task(listen(s)) for s in subs]
+    tally, stop_event, ids = Tally(), asyncio.Event(), itertools.count()
+    connector = aiohttp.TCPConnector(limit=0)
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as s:
+        tag = uuid.uuid4().hex[:6]
+        tasks = [
+            asyncio.create_task(client_loop(s, url, stop_event, tally, seed=i, ids=ids, tag=tag))
+            for i in range(clients)
+        ]
+        await asyncio.sleep(warmup)
+        rss = [rss_mb(pid)]
+        fds_start = open_fds(pid)
+        tally.requests, tally.latencies, tally.errors = 0, [], 0
+        await asyncio.sleep(seconds / 2)
+        rss.append(rss_mb(pid))
+        await asyncio.sleep(seconds / 2)
+        rss.append(rss_mb(pid))
+        stop_event.set()
+        await asyncio.gather(*tasks)
+    await asyncio.sleep(2.0)  # deliveries in flight
+    for sub in subs:
+        assert sub.socket is not None
+        await sub.socket.close()
+    for task in listeners:
+        task.cancel()
+    missed = sum(len(tally.live_sent - set(sub.received)) for sub in subs)
+    await asyncio.sleep(1.0)
+    return tally, tuple(rss), (fds_start, open_fds(pid)), missed
+
+
+def run(*, workers: int, clients: int, seconds: float, warmup: float, subscribers: int,
+        redis_url: str | None, workdir: Path) -> SoakResult:  # fmt: skip
+    from cryptography.fernet import Fernet
+
+    from bench.context import create_token, scrubbed
+    from gateway.sandbox.suite import SandboxSuite
+
+    with ExitStack() as stack:
+        suite = SandboxSuite(workdir=workdir / f"sandboxes-{workers}")
+        suite.start()
+        stack.callback(suite.stop)
+        env = {
+            "GATEWAY_STORE": f"sqlite:///{workdir / f'gateway-{workers}.db'}",
+            "GATEWAY_DATA_DIR": str(workdir),
+            "GATEWAY_SECRET_KEYS": Fernet.generate_key().decode(),
+            "GATEWAY_RATE_PER_SECOND": "1000000",
+            "GATEWAY_RATE_BURST": "1000000",
+            "GATEWAY_WS_MAX_CONNECTIONS": str(subscribers + 10),
+            **suite.environ(),
+        }
+        if redis_url:
+            env |= {"REDIS_URL": redis_url, "GATEWAY_REDIS_PREFIX": f"soak{uuid.uuid4().hex[:6]}:"}
+        env = scrubbed(env)
+        token = create_token(env, subject="soak", role="admin")
+        port = free_port()
+        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+        log = workdir / f"serve-{workers}.log"
+        server = spawn([*argv, "--workers", str(workers)], env=env, log=log)
+        stack.callback(stop, server)
+        deadline = time.monotonic() + 60
+        while http_status(port, "/healthz") != 200:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(log.read_text()[-3000:])
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        tally, rss, fds, missed = asyncio.run(
+            _drive(url, token, clients, seconds, warmup, subscribers, server.pid)
+        )
+        return SoakResult(workers, clients, seconds, tally, rss, fds, subscribers, missed)  # type: ignore[arg-type]
+
+
+def report(results: list[SoakResult]) -> str:
+    lines = [
+        "`ops-gateway serve` in a child process, every sandbox behind it, SQLite store "
+        "(Redis pub/sub with `--workers 2`). Clients (aiohttp, one process) loop without "
+        "pause over: every dashboard page (the README's sandbox queries, 78%), ingestion "
+        "batches of 5 events (12%), the `recordUsage` mutation (5%) and `me` (5%); "
+        "subscribers alternate graphql-transport-ws and the legacy graphql-ws on "
+        "`usageEvents`. RSS and file descriptors are the server's (all its processes), the "
+        "first sample after the warm-up; an error is any answer not 200 or carrying errors.",
+        "",
+        "| workers | clients | window | requests | req/s | errors | p50 ms | p99 ms "
+        "| RSS start / middle / end | open fds | subscribers | deliveries missed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
+        *(r.row() for r in results),
+    ]
+    samples = [s for r in results for s in r.tally.samples]
+    if samples:
+        lines += ["", "Errors seen:", "", *(f"- `{s}`" for s in samples)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--subscribers", type=int, default=20)
+    parser.add_argument("--workers", type=int, action="append", help="default: 1 and 2")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ogw-soak-") as tmp:
+        for workers in args.workers or [1, 2]:
+            result = run(
+                workers=workers,
+                clients=args.clients,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                subscribers=args.subscribers,
+                redis_url=redis_url if workers > 1 else None,
+                workdir=Path(tmp),
+            )
+            print(result.row(), flush=True)
+            results.append(result)
+    text = report(results)
+    print("\n" + text)
+    if not args.no_write:
+        write_section(TITLE, text)
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
