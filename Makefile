@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fuzz chaos bench lint demo schema clean
+.PHONY: run test fuzz chaos soak bench lint demo schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,15 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider -o timeout=3600 \
 		tests/security/test_access_rules_stateful.py tests/security/test_graphql_fuzz.py
 
-# The backend fault matrix: every backend x every fault, written to bench/RELIABILITY.md.
+# Faults: every backend x every fault, then ten SIGKILL cycles under load; each writes its
+# section of bench/RELIABILITY.md.
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.kill_loop
+
+# 200 clients for 60 s (SOAK_ARGS="--seconds 600" for longer) on 1 and 2 workers.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -21,6 +21,7 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -110,35 +111,49 @@ async def _drive(
         await subscribe(url, token, protocols[i % 2]) for i in range(subscribers)
     ]
     listeners = [asyncio.create_task(listen(s)) for s in subs]
-    tally, stop_event, ids = Tally(), asyncio.Event(), itertools.count()
-    connector = aiohttp.TCPConnector(limit=0)
-    headers = {"Authorization": f"Bearer {token}"}
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as s:
-        tag = uuid.uuid4().hex[:6]
-        tasks = [
-            asyncio.create_task(client_loop(s, url, stop_event, tally, seed=i, ids=ids, tag=tag))
-            for i in range(clients)
-        ]
-        await asyncio.sleep(warmup)
-        rss = [rss_mb(pid)]
-        fds_start = open_fds(pid)
-        tally.requests, tally.latencies, tally.errors = 0, [], 0
+    ids, tag = itertools.count(), uuid.uuid4().hex[:6]
+    # Warm-up: every page once and the pools filled, then everything closed and idle for
+    # longer than keep-alive, so the descriptors counted next are the server's own.
+    await _phase(url, token, clients, warmup, Tally(), ids=ids, tag=tag)
+    await asyncio.sleep(6.0)
+    fds_start, rss = open_fds(pid), [rss_mb(pid)]
+    tally = Tally()
+
+    async def sample() -> None:
         await asyncio.sleep(seconds / 2)
         rss.append(rss_mb(pid))
-        await asyncio.sleep(seconds / 2)
-        rss.append(rss_mb(pid))
-        stop_event.set()
-        await asyncio.gather(*tasks)
-    await asyncio.sleep(2.0)  # deliveries in flight
+
+    sampler = asyncio.create_task(sample())
+    await _phase(url, token, clients, seconds, tally, ids=ids, tag=tag)
+    await sampler
+    rss.append(rss_mb(pid))
+    await asyncio.sleep(6.0)  # deliveries in flight; idle past keep-alive, as at the start
+    fds_end = open_fds(pid)
+    missed = sum(len(tally.live_sent - set(sub.received)) for sub in subs)
     for sub in subs:
         assert sub.socket is not None
         await sub.socket.close()
     for task in listeners:
         task.cancel()
-    missed = sum(len(tally.live_sent - set(sub.received)) for sub in subs)
-    await asyncio.sleep(1.0)
-    return tally, tuple(rss), (fds_start, open_fds(pid)), missed
+    return tally, tuple(rss), (fds_start, fds_end), missed
+
+
+async def _phase(
+    url: str, token: str, clients: int, seconds: float, tally: Tally, *, ids: Any, tag: str
+) -> None:
+    """``clients`` looping for ``seconds`` on a session of their own, closed at the end."""
+    stop_event = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=0)
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as s:
+        tasks = [
+            asyncio.create_task(client_loop(s, url, stop_event, tally, seed=i, ids=ids, tag=tag))
+            for i in range(clients)
+        ]
+        await asyncio.sleep(seconds)
+        stop_event.set()
+        await asyncio.gather(*tasks)
 
 
 def run(*, workers: int, clients: int, seconds: float, warmup: float, subscribers: int,

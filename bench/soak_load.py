@@ -10,6 +10,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,9 @@ async def client_loop(
             kind, path, body = "ingest", "/v1/usage/events", events
         elif roll < 0.17:
             events = _events(ids, f"{tag}m", 1)
-            payload = [{k: v for k, v in e.items() if k != "timestamp"} for e in events]
+            payload = [dict(e) for e in events]
             for e in payload:
+                e["timestamp"] = datetime.fromtimestamp(e["timestamp"], UTC).isoformat()
                 e["promptTokens"] = e.pop("prompt_tokens")
                 e["completionTokens"] = e.pop("completion_tokens")
             kind, path = "mutation", "/graphql"
@@ -108,10 +110,23 @@ async def client_loop(
             continue
         tally.requests += 1
         tally.latencies.append(time.perf_counter() - started)
-        if status != 200 or '"errors"' in text or (kind == "mutation" and '"code"' in text):
+        if status != 200 or _failed(kind, text):
             tally.fail(f"{kind} {status}: {text}")
             continue
         tally.live_sent.update(e["id"] for e in events if e["model"] == LIVE_MODEL)
+
+
+def _failed(kind: str, text: str) -> bool:
+    """A GraphQL error, a mutation's typed error, or an ingestion that did not accept all."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return True
+    if kind == "ingest":
+        return not isinstance(body, dict) or body.get("rejected")
+    if body.get("errors"):
+        return True
+    return kind == "mutation" and "code" in (body.get("data") or {}).get("recordUsage", {})
 
 
 @dataclass
