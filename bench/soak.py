@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,17 +119,17 @@ async def _drive(
     # longer than keep-alive, so the descriptors counted next are the server's own.
     await _phase(url, token, clients, warmup, Tally(), ids=ids, tag=tag)
     await asyncio.sleep(6.0)
-    fds_start, rss = open_fds(pid), [rss_mb(pid)]
+    fds_start, rss = open_fds(pid), []
     tally = Tally()
 
-    async def sample() -> None:
-        await asyncio.sleep(seconds / 2)
-        rss.append(rss_mb(pid))
+    async def sample() -> None:  # under load each time: at 10%, 50% and 95% of the window
+        for at in (0.1, 0.4, 0.45):
+            await asyncio.sleep(seconds * at)
+            rss.append(rss_mb(pid))
 
     sampler = asyncio.create_task(sample())
     await _phase(url, token, clients, seconds, tally, ids=ids, tag=tag)
     await sampler
-    rss.append(rss_mb(pid))
     await asyncio.sleep(6.0)  # deliveries in flight; idle past keep-alive, as at the start
     fds_end = open_fds(pid)
     missed = sum(len(tally.live_sent - set(sub.received)) for sub in subs)
@@ -161,12 +164,9 @@ def run(*, workers: int, clients: int, seconds: float, warmup: float, subscriber
     from cryptography.fernet import Fernet
 
     from bench.context import create_token, scrubbed
-    from gateway.sandbox.suite import SandboxSuite
 
     with ExitStack() as stack:
-        suite = SandboxSuite(workdir=workdir / f"sandboxes-{workers}")
-        suite.start()
-        stack.callback(suite.stop)
+        backends = stack.enter_context(sandbox_process(workdir / f"sandboxes-{workers}.log"))
         env = {
             "GATEWAY_STORE": f"sqlite:///{workdir / f'gateway-{workers}.db'}",
             "GATEWAY_DATA_DIR": str(workdir),
@@ -174,7 +174,7 @@ def run(*, workers: int, clients: int, seconds: float, warmup: float, subscriber
             "GATEWAY_RATE_PER_SECOND": "1000000",
             "GATEWAY_RATE_BURST": "1000000",
             "GATEWAY_WS_MAX_CONNECTIONS": str(subscribers + 10),
-            **suite.environ(),
+            **backends,
         }
         if redis_url:
             env |= {"REDIS_URL": redis_url, "GATEWAY_REDIS_PREFIX": f"soak{uuid.uuid4().hex[:6]}:"}
@@ -197,6 +197,33 @@ def run(*, workers: int, clients: int, seconds: float, warmup: float, subscriber
         return SoakResult(workers, clients, seconds, tally, rss, fds, subscribers, missed)  # type: ignore[arg-type]
 
 
+@contextmanager
+def sandbox_process(log: Path) -> Iterator[dict[str, str]]:
+    """Every sandbox in a child process (bench/sandbox_process.py): the load generator's
+    busy loop must not slow the fake backends down. Yields the gateway's environment."""
+    with open(log, "wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench.sandbox_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sandboxes did not start: {log.read_text()[-2000:]}")
+        yield json.loads(line)
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def report(results: list[SoakResult]) -> str:
     lines = [
         "`ops-gateway serve` in a child process, every sandbox behind it, SQLite store "
@@ -204,8 +231,10 @@ def report(results: list[SoakResult]) -> str:
         "pause over: every dashboard page (the README's sandbox queries, 78%), ingestion "
         "batches of 5 events (12%), the `recordUsage` mutation (5%) and `me` (5%); "
         "subscribers alternate graphql-transport-ws and the legacy graphql-ws on "
-        "`usageEvents`. RSS and file descriptors are the server's (all its processes), the "
-        "first sample after the warm-up; an error is any answer not 200 or carrying errors.",
+        "`usageEvents`. RSS and file descriptors are the server's (all its processes): RSS "
+        "sampled under load at 10%, 50% and 95% of the window, descriptors counted with the "
+        "server idle before and after it. The sandboxes run in a process of their own. An "
+        "error is any answer not 200 or carrying errors.",
         "",
         "| workers | clients | window | requests | req/s | errors | p50 ms | p99 ms "
         "| RSS start / middle / end | open fds | subscribers | deliveries missed |",

@@ -111,7 +111,7 @@ async def client_loop(
         tally.requests += 1
         tally.latencies.append(time.perf_counter() - started)
         if status != 200 or _failed(kind, text):
-            tally.fail(f"{kind} {status}: {text}")
+            tally.fail(f"{kind} {status}: {_errors_of(text)}")
             continue
         tally.live_sent.update(e["id"] for e in events if e["model"] == LIVE_MODEL)
 
@@ -127,6 +127,15 @@ def _failed(kind: str, text: str) -> bool:
     if body.get("errors"):
         return True
     return kind == "mutation" and "code" in (body.get("data") or {}).get("recordUsage", {})
+
+
+def _errors_of(text: str) -> str:
+    """The errors of a GraphQL answer (what a sample should show), else the text."""
+    try:
+        errors = json.loads(text).get("errors")
+    except (ValueError, AttributeError):
+        return text
+    return json.dumps(errors) if errors else text
 
 
 @dataclass

@@ -86,7 +86,11 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         *graphiql_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.limits.max_body_bytes,
+        timeout=settings.limits.body_timeout,
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.state.settings = settings
     app.state.metrics = metrics

@@ -120,6 +120,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "--workers %d without REDIS_URL: subscriptions and rate limits are per worker",
                 args.workers,
             )
+        from gateway.protocol import GuardedHttpToolsProtocol
+
         uvicorn.run(
             target,
             factory=True,
@@ -128,6 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             proxy_headers=True,
+            http=GuardedHttpToolsProtocol,  # request heads have a deadline (slowloris)
         )
     finally:
         if suite is not None:

@@ -7,6 +7,7 @@ reads more than the limit.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,10 +32,17 @@ def _too_large(max_bytes: int) -> ASGIApp:
     return error_response(413, ErrorCode.QUERY_TOO_COMPLEX, message, {"connection": "close"})
 
 
+def _too_slow(seconds: float) -> ASGIApp:
+    message = f"the request body did not arrive within {seconds:g} s"
+    return error_response(408, ErrorCode.REQUEST_TIMEOUT, message, {"connection": "close"})
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        """Seconds for the whole body: a client trickling it cannot hold a request open."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -51,18 +59,23 @@ class BodyLimit:
                     return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await _too_large(self.max_bytes)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        await _too_large(self.max_bytes)(scope, receive, send)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _too_slow(self.timeout)(scope, receive, send)
+            return
         body = b"".join(chunks)
         replayed = False
 

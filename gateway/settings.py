@@ -75,6 +75,10 @@ class Limits:
     """Failed authentications per client address before it gets 429s."""
     parser_cache_size: int = 512
     validation_cache_size: int = 512
+    header_timeout: float = 10.0
+    """Seconds a connection has to deliver a request's head (slowloris)."""
+    body_timeout: float = 30.0
+    """Seconds a request has to deliver its whole body (a body trickled byte by byte)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
@@ -91,6 +95,8 @@ class Limits:
             auth_failures_per_minute=_int(
                 env, "GATEWAY_AUTH_FAILURES_PER_MINUTE", d.auth_failures_per_minute
             ),
+            header_timeout=_float(env, "GATEWAY_HEADER_TIMEOUT", d.header_timeout),
+            body_timeout=_float(env, "GATEWAY_BODY_TIMEOUT", d.body_timeout),
         )
 
 

@@ -1,0 +1,149 @@
+"""Slow clients meet deadlines (issue 13, part 5): a connection that sends nothing, headers
+trickled a byte at a time (slowloris) and a body trickled the same way are cut off with 408
+after ``GATEWAY_HEADER_TIMEOUT`` / ``GATEWAY_BODY_TIMEOUT``, and the gateway keeps serving
+other clients while fifty of them hold connections."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.plugins.servers import free_port
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+LIMIT = 1.0
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, int]]:
+    tmp = tmp_path_factory.mktemp("slow")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "REDIS_URL"))}
+    env |= {
+        "GATEWAY_STORE": f"sqlite:///{tmp / 'gw.db'}",
+        "GATEWAY_DATA_DIR": str(tmp),
+        "GATEWAY_HEADER_TIMEOUT": str(LIMIT),
+        "GATEWAY_BODY_TIMEOUT": str(LIMIT),
+        "GATEWAY_RATE_PER_SECOND": "100000",
+        "GATEWAY_RATE_BURST": "100000",
+    }
+    cli = [sys.executable, "-m", "gateway.cli"]
+    made = subprocess.run(
+        [*cli, "token", "create", "--subject", "slow", "--role", "admin"],
+        env=env, capture_output=True, text=True, timeout=60, check=True, cwd=ROOT,
+    )  # fmt: skip
+    port = free_port()
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield url, made.stdout.strip(), port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _until_closed(
+    sock: socket.socket, trickle: bytes = b"", every: float = 0.2
+) -> tuple[float, bytes]:
+    """Send ``trickle`` a byte at a time until the server closes; (seconds, what it said)."""
+    sock.settimeout(every)
+    started, received, sent = time.monotonic(), b"", 0
+    while time.monotonic() - started < 10:
+        if sent < len(trickle):
+            try:
+                sock.send(trickle[sent : sent + 1])
+            except OSError:
+                break
+            sent += 1
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    return time.monotonic() - started, received
+
+
+def test_a_connection_that_sends_nothing_is_closed(served: tuple[str, str, int]) -> None:
+    _, _, port = served
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        seconds, said = _until_closed(sock)
+    assert LIMIT * 0.8 < seconds < LIMIT + 1.5
+    assert said.startswith(b"HTTP/1.1 408")
+
+
+def test_headers_trickled_byte_by_byte_are_cut_off(served: tuple[str, str, int]) -> None:
+    _, _, port = served
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 200
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        seconds, said = _until_closed(sock, head)
+    assert seconds < LIMIT + 1.5, "the head's deadline runs from the first byte"
+    assert said.startswith(b"HTTP/1.1 408")
+
+
+def test_a_body_trickled_byte_by_byte_gets_408(served: tuple[str, str, int]) -> None:
+    _, token, port = served
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: 400\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head)
+        seconds, said = _until_closed(sock, b'{"query": "{ me { subject } }"' + b" " * 360)
+    assert seconds < LIMIT + 1.5
+    assert said.startswith(b"HTTP/1.1 408") and b"REQUEST_TIMEOUT" in said
+
+
+def test_others_are_served_while_fifty_slow_clients_hold_connections(
+    served: tuple[str, str, int],
+) -> None:
+    url, token, port = served
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def p99_of_me(client: httpx.Client) -> float:
+        times = []
+        for _ in range(40):
+            started = time.perf_counter()
+            response = client.post(
+                f"{url}/graphql", json={"query": "{ me { subject } }"}, headers=headers
+            )
+            assert response.status_code == 200
+            times.append(time.perf_counter() - started)
+        return statistics.quantiles(times, n=100)[98]
+
+    with httpx.Client(timeout=10) as client:
+        normal = p99_of_me(client)
+        attackers = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+        try:
+            for sock in attackers:
+                sock.send(b"GET /graphql HTTP/1.1\r\nHost: x\r\n")
+            during = p99_of_me(client)
+            time.sleep(LIMIT + 0.5)
+            for sock in attackers:  # each was answered 408 and closed by the server
+                sock.settimeout(2)
+                assert sock.recv(64).startswith(b"HTTP/1.1 408")
+        finally:
+            for sock in attackers:
+                sock.close()
+    assert during < max(2 * normal, normal + 0.02), (normal, during)
