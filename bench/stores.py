@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.context import Context
 
@@ -41,24 +42,32 @@ def redis_prefix(ctx: Context) -> tuple[str | None, str, str]:
     return url, prefix, f"Redis at {url}"
 
 
-def postgres_database(ctx: Context) -> tuple[str | None, str]:
-    """``(url, note)`` of a database created for this run and dropped at its end."""
+def admin_sql(server: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on ``server``, from sync code: in a thread
+    of its own, so a caller inside an event loop (a pytest fixture) can use it too."""
     import asyncpg
 
-    server = os.environ.get("POSTGRES_URL") or DEFAULT_POSTGRES
-    name = f"ogw_bench_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(server, timeout=3)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def postgres_database(ctx: Context) -> tuple[str | None, str]:
+    """``(url, note)`` of a database created for this run and dropped at its end."""
+    import asyncpg
+
+    server = os.environ.get("POSTGRES_URL") or DEFAULT_POSTGRES
+    name = f"ogw_bench_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        admin_sql(server, f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         return None, f"PostgreSQL skipped: no server at {server} ({exc})"
-    ctx.stack.callback(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    ctx.stack.callback(admin_sql, server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     base, _, _ = server.rpartition("/")
     return f"{base}/{name}", f"PostgreSQL at {server} (database {name}, dropped after the run)"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,31 +33,19 @@ def _required(reason: str) -> None:
 def postgres_url() -> Iterator[str]:
     """A database of this test session's own, created on the server and dropped after it
     (``POSTGRES_URL`` names the server; by default the local one, trust auth)."""
-    import asyncio
-
     import asyncpg
+
+    from bench.stores import admin_sql
 
     server = os.environ.get("POSTGRES_URL") or DEFAULT_POSTGRES_URL
     name = f"ogw_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server, timeout=3)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def run(sql: str) -> None:  # in a thread: a session fixture may run inside a loop
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(sql)).result()
-
     try:
-        run(f'CREATE DATABASE "{name}"')
+        admin_sql(server, f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         _required(f"no PostgreSQL server answers at {server} ({exc}); set POSTGRES_URL")
     base, _, _ = server.rpartition("/")
     yield f"{base}/{name}"
-    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
