@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.plugins.servers import free_port
+from tests.plugins.servers import served_gateway
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,34 +28,9 @@ ME = {"query": "{ me { subject } }"}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """``(url, a well-behaved token, the attacker's token)``; default limits."""
-    tmp = tmp_path_factory.mktemp("hostile")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "REDIS_URL"))}
-    env |= {"GATEWAY_STORE": f"sqlite:///{tmp / 'gw.db'}", "GATEWAY_DATA_DIR": str(tmp)}
-    cli = [sys.executable, "-m", "gateway.cli"]
-
-    def token(subject: str) -> str:
-        argv = [*cli, "token", "create", "--subject", subject, "--role", "viewer"]
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
-        return done.stdout.strip()
-
-    good, bad = token("good"), token("flood")
-    port = free_port()
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
-        yield url, good, bad
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    roles = {"good": "viewer", "flood": "viewer"}
+    with served_gateway(tmp_path_factory.mktemp("hostile"), roles=roles) as gateway:
+        yield gateway.url, gateway.tokens["good"], gateway.tokens["flood"]
 
 
 async def _p99(client: httpx.AsyncClient, token: str, n: int = 60) -> float:

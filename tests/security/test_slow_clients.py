@@ -5,11 +5,8 @@ other clients while fifty of them hold connections."""
 
 from __future__ import annotations
 
-import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.plugins.servers import free_port
+from tests.plugins.servers import served_gateway
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,38 +23,15 @@ LIMIT = 1.0
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, int]]:
-    tmp = tmp_path_factory.mktemp("slow")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "REDIS_URL"))}
-    env |= {
-        "GATEWAY_STORE": f"sqlite:///{tmp / 'gw.db'}",
-        "GATEWAY_DATA_DIR": str(tmp),
+    env = {
         "GATEWAY_HEADER_TIMEOUT": str(LIMIT),
         "GATEWAY_BODY_TIMEOUT": str(LIMIT),
         "GATEWAY_RATE_PER_SECOND": "100000",
         "GATEWAY_RATE_BURST": "100000",
     }
-    cli = [sys.executable, "-m", "gateway.cli"]
-    made = subprocess.run(
-        [*cli, "token", "create", "--subject", "slow", "--role", "admin"],
-        env=env, capture_output=True, text=True, timeout=60, check=True, cwd=ROOT,
-    )  # fmt: skip
-    port = free_port()
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
-        yield url, made.stdout.strip(), port
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    tmp = tmp_path_factory.mktemp("slow")
+    with served_gateway(tmp, roles={"slow": "admin"}, env=env) as gateway:
+        yield gateway.url, gateway.tokens["slow"], gateway.port
 
 
 def _until_closed(
