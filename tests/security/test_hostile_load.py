@@ -1,7 +1,6 @@
-"""Hostile volumes (issue 13, part 5) against a served gateway: a thousand idle websockets,
-one websocket subscribing thousands of times, and a burst from one token. Each gets a bounded
-answer (init timeout, operation cap and subscribe budget, 429 with ``Retry-After``), and a
-well-behaved client is served within twice its normal p99 meanwhile."""
+"""Hostile volumes (issue 13, part 5) against a served gateway: a thousand idle websockets
+and one websocket subscribing thousands of times each get a bounded answer (init timeout,
+operation cap and subscribe budget) while a well-behaved client is still served."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import asyncio
 import json
 import statistics
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,32 +41,6 @@ async def _p99(client: httpx.AsyncClient, token: str, n: int = 60) -> float:
         assert response.status_code == 200, response.text
         times.append(time.perf_counter() - started)
     return statistics.quantiles(times, n=100)[98]
-
-
-async def test_a_burst_from_one_token_is_refused_cheaply(served: tuple[str, str, str]) -> None:
-    url, good, bad = served
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        normal = await _p99(client, good)
-        answers: Counter[int] = Counter()
-        retry_after: set[str] = set()
-
-        async def flood(n: int) -> None:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as own:
-                for _ in range(n):
-                    r = await own.post(
-                        "/graphql", json=ME, headers={"Authorization": f"Bearer {bad}"}
-                    )
-                    answers[r.status_code] += 1
-                    if r.status_code == 429:
-                        retry_after.add(r.headers.get("retry-after", ""))
-
-        flooding = asyncio.gather(*(flood(500) for _ in range(8)))
-        await asyncio.sleep(0.3)
-        during = await _p99(client, good)
-        await flooding
-    assert set(answers) <= {200, 429} and answers[429] > answers[200], answers
-    assert "" not in retry_after and all(int(v) >= 1 for v in retry_after)
-    assert during < max(2 * normal, normal + 0.02), (normal, during)
 
 
 async def test_a_thousand_idle_websockets_are_closed_by_the_init_timeout(
