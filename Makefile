@@ -47,8 +47,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
 	$(BIN)/ruff format --check gateway schema tests bench
 
+# The SDL, and the trusted-document manifest of the dashboard's operations (tests check both).
 schema: $(STAMP)
 	$(BIN)/ops-gateway export-schema > schema.graphql
+	$(BIN)/ops-gateway documents manifest examples/operations > examples/operations/manifest.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -25,6 +26,17 @@ from gateway.view import GatewayGraphQL
 from schema import build_schema
 
 log = logging.getLogger("gateway")
+
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Apollo-Operation-Name",
+    "Apollo-Require-Preflight",
+    "X-Request-ID",
+    "traceparent",
+    "tracestate",
+]
+"""What a dashboard on another origin may send (its preflight is answered for these)."""
 
 
 class _Holder:
@@ -48,7 +60,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         keep_alive=True,
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=10),
-        allowed_origins=settings.allowed_origins,
+        # A dashboard origin allowed by CORS may open websockets too.
+        allowed_origins=[*settings.allowed_origins, *settings.web.cors_origins],
     )
     graphql.max_subscriptions_per_connection = settings.limits.ws_max_subscriptions
 
@@ -92,6 +105,15 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         timeout=settings.limits.body_timeout,
     )
     app.add_middleware(RequestMetrics, metrics=metrics)
+    if settings.web.cors_origins:  # outermost: refusals (413, 429) carry CORS headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.web.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.state.settings = settings
     app.state.metrics = metrics
     return app

@@ -1,4 +1,4 @@
-"""The ``ops-gateway`` command (DESIGN §3): serve, token, export-schema, keys."""
+"""The ``ops-gateway`` command (DESIGN §3): serve, token, export-schema, keys, documents."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gateway.cli_documents import add_commands as add_documents_commands
 from gateway.cli_store import add_commands as add_store_commands
 from gateway.errors import GatewayError
 from gateway.settings import Settings
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     ksub.add_parser("rotate", help="re-encrypt stored secrets under the newest key")
     keys.set_defaults(func=lambda a: asyncio.run(_keys_rotate(a)))
     add_store_commands(sub)
+    add_documents_commands(sub)
     return parser
 
 

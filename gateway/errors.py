@@ -22,6 +22,10 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    # Persisted and trusted documents: Apollo's codes, so Apollo clients react to them.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
     INTERNAL = "INTERNAL"
 
 
@@ -79,6 +83,28 @@ class RateLimited(GatewayError):
 
 class QueryTooComplex(GatewayError):
     code = ErrorCode.QUERY_TOO_COMPLEX
+    http_status = 400
+
+
+class PersistedQueryNotFound(GatewayError):
+    """An automatic persisted query's hash the gateway does not hold: the client (Apollo's
+    link does this by itself) sends it again with the document, which registers it."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+    http_status = 200  # as Apollo Server answers it: an expected step of the protocol
+
+
+class PersistedQueryNotInList(GatewayError):
+    """A document id (``documentId`` or a persisted query's hash) not among the trusted ones."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_IN_LIST
+    http_status = 400
+
+
+class QueryNotInSafelist(GatewayError):
+    """A free-form document where only trusted documents are accepted."""
+
+    code = ErrorCode.QUERY_NOT_IN_SAFELIST
     http_status = 400
 
 

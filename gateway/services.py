@@ -28,6 +28,7 @@ from gateway.auth.token_admin import TokenAdmin
 from gateway.auth.tokens import TokenService
 from gateway.auth.watch import AccessWatch
 from gateway.backends.registry import Backends, open_backends
+from gateway.documents import DocumentGate, DocumentMode, DocumentRegistry
 from gateway.jobs import JobRunner
 from gateway.maintenance import StoreMaintenance
 from gateway.metrics import Metrics
@@ -84,6 +85,8 @@ class Services:
     """Background jobs (downloads, renewals); domains register their kinds before it starts."""
     models: ModelsService
     """Hub search, the local model cache, serving settings, download jobs (gateway/models)."""
+    documents: DocumentGate
+    """Which documents a request may run: trusted ones, persisted queries (gateway/documents)."""
     _stack: AsyncExitStack
 
     @classmethod
@@ -213,6 +216,14 @@ class Services:
             traffic=traffic,
             jobs=jobs,
             models=models,
+            documents=DocumentGate(
+                mode=DocumentMode(settings.web.documents),
+                registry=DocumentRegistry(
+                    store=store,
+                    apq_max_entries=settings.web.apq_max_entries,
+                    cache_seconds=settings.web.documents_cache_seconds,
+                ),
+            ),
             _stack=stack,
         )
 

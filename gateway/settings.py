@@ -100,6 +100,42 @@ class Limits:
         )
 
 
+DOCUMENT_MODES = ("open", "trusted", "trusted-except-admins")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """What clients and browsers meet before execution: which documents are accepted,
+    persisted queries, CSRF prevention and CORS."""
+
+    documents: str = "open"
+    """``open``, ``trusted`` or ``trusted-except-admins`` (gateway/documents)."""
+    apq_max_entries: int = 10_000
+    """Automatic persisted queries kept (shared by replicas through the store)."""
+    documents_cache_seconds: float = 5.0
+    """How long a replica reuses a document lookup (a revocation takes this long)."""
+    csrf_prevention: bool = True
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebSettings:
+        d = cls()
+        mode = (_str(env, "GATEWAY_DOCUMENTS") or d.documents).lower()
+        if mode not in DOCUMENT_MODES:
+            choices = ", ".join(DOCUMENT_MODES)
+            raise ConfigurationError(f"GATEWAY_DOCUMENTS must be one of {choices}, got {mode!r}")
+        csrf = _str(env, "GATEWAY_CSRF_PREVENTION")
+        return cls(
+            documents=mode,
+            apq_max_entries=_int(env, "GATEWAY_APQ_MAX_ENTRIES", d.apq_max_entries),
+            documents_cache_seconds=_float(
+                env, "GATEWAY_DOCUMENTS_CACHE_SECONDS", d.documents_cache_seconds
+            ),
+            csrf_prevention=True if csrf is None else _flag(env, "GATEWAY_CSRF_PREVENTION"),
+            cors_origins=_list(env, "GATEWAY_CORS_ORIGINS"),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OIDCSettings:
     issuer: str | None = None
@@ -126,6 +162,7 @@ class Settings:
     secret_keys: tuple[str, ...] = ()
     oidc: OIDCSettings = field(default_factory=OIDCSettings)
     limits: Limits = field(default_factory=Limits)
+    web: WebSettings = field(default_factory=WebSettings)
     backend_timeout: float = 10.0
     breaker_failures: int = 5
     """Consecutive failures of a backend that open its circuit (calls then fail fast)."""
@@ -180,6 +217,7 @@ class Settings:
                 roles_claim=_str(env, "OIDC_ROLES_CLAIM") or "realm_access.roles",
             ),
             limits=Limits.from_env(env),
+            web=WebSettings.from_env(env),
             backend_timeout=_float(env, "GATEWAY_BACKEND_TIMEOUT", 10.0),
             breaker_failures=max(1, _int(env, "GATEWAY_BREAKER_FAILURES", 5)),
             breaker_reset_seconds=max(0.0, _float(env, "GATEWAY_BREAKER_RESET_SECONDS", 30.0)),

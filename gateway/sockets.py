@@ -33,7 +33,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from gateway.auth.sessions import Session
 from gateway.context import Context
-from gateway.errors import ErrorCode, Unauthenticated
+from gateway.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,28 @@ class _Gate:
             return None
         return GraphQLError(message, extensions=extensions).formatted
 
+    async def document_refusal(self, payload: Any) -> dict[str, Any] | None:
+        """Resolve the operation's document in place (a trusted document by id, a persisted
+        query by hash) or say why it may not run (``GATEWAY_DOCUMENTS``), as an error."""
+        if not isinstance(payload, dict):
+            return None  # the protocol handler answers a malformed message itself
+        document_id = payload.get("documentId")
+        extensions = payload.get("extensions")
+        try:
+            if document_id is not None and not isinstance(document_id, str):
+                raise BadUserInput("`documentId` must be a string")
+            resolved = await self.context.services.documents.resolve(
+                query=payload.get("query"),
+                document_id=document_id,
+                extensions=extensions if isinstance(extensions, dict) else None,
+                permissions=self.context.permissions,
+            )
+        except GatewayError as exc:
+            return GraphQLError(exc.message, extensions=exc.to_extensions()).formatted
+        if resolved.query is not None:
+            payload["query"] = resolved.query
+        return None
+
     async def end(self, code: int, reason: str) -> None:
         """Stop every operation, then close the socket (access was revoked)."""
         await self._stop_operations()
@@ -150,7 +172,9 @@ class TransportWSHandler(_Gate, BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         op_id = message.get("id")
         if self.connection_acknowledged and op_id is not None and op_id not in self.operations:
-            error = await self.refusal(len(self.operations))
+            error = await self.refusal(len(self.operations)) or await self.document_refusal(
+                message.get("payload")
+            )
             if error is not None:
                 await self.send_message({"id": op_id, "type": "error", "payload": [error]})
                 return
@@ -189,7 +213,9 @@ class LegacyWSHandler(_Gate, BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         op_id = message.get("id")
         if self.connection_acknowledged and op_id is not None and op_id not in self.tasks:
-            error = await self.refusal(len(self.tasks))
+            error = await self.refusal(len(self.tasks)) or await self.document_refusal(
+                message.get("payload")
+            )
             if error is not None:
                 await self.send_message({"type": "error", "id": op_id, "payload": error})
                 return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,7 +25,14 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
-from gateway.errors import ErrorCode, GatewayError, RateLimited, Unauthenticated
+from gateway.csrf import csrf_refusal
+from gateway.errors import (
+    ErrorCode,
+    GatewayError,
+    PersistedQueryNotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from gateway.graphiql import render_graphiql
 from gateway.responses import error_response
 from gateway.services import Services
@@ -46,6 +54,8 @@ def gateway_error_response(exc: GatewayError) -> Response:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     elif exc.http_status == 503:  # a backend (the store) lost for a moment: retry soon
         headers["Retry-After"] = "1"
+    elif isinstance(exc, PersistedQueryNotFound):  # never cached: the next try registers it
+        headers["Cache-Control"] = "private, no-cache, must-revalidate"
     return error_response(exc.http_status, exc.code, exc.message, headers)
 
 
@@ -122,12 +132,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response = error_response(500, ErrorCode.INTERNAL, "Internal error")
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a document (a persisted query's hash, a trusted document's id) is an
+        # operation even without `query`; only a bare GET gets the page.
+        params = request.query_params
+        if any(params.get(name) is not None for name in ("extensions", "documentId")):
+            return False
+        return super().should_render_graphql_ide(request)
+
     async def _handle_http(self, request: Request) -> Response:
         if request.method == "GET" and self.should_render_graphql_ide(
             self.request_adapter_class(request)
         ):
             return await render_graphiql(request)
-        request.state.context = await sign_in(self._services(), request)
+        services = self._services()
+        if services.settings.web.csrf_prevention and (
+            reason := csrf_refusal(request.method, request.headers)
+        ):
+            raise HTTPException(400, reason)
+        request.state.context = await sign_in(services, request)
         return await self.run(request)
 
     async def parse_http_body(self, request: Any) -> Any:
@@ -135,26 +158,35 @@ class GatewayGraphQL(GraphQL[Context, None]):
         email package and the body again); everything else as Strawberry does it."""
         raw_type = request.content_type or ""
         media = raw_type.partition(";")[0].strip().lower()
-        if request.method != "POST" or media != "application/json":
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        elif request.method != "POST" or media != "application/json":
             return await super().parse_http_body(request)
-        data = self.parse_json(await request.get_body())
+        else:
+            data = self.parse_json(await request.get_body())
         if not isinstance(data, dict):  # `null`, `42`, `"x"` or a batch: not one operation
             raise HTTPException(400, "the request body must be a JSON object")
-        fields = {"query": (str,), "variables": (dict,), "extensions": (dict,)}
+        fields = {
+            "query": (str,),
+            "documentId": (str,),
+            "variables": (dict,),
+            "extensions": (dict,),
+        }
         for name, kinds in fields.items():
             value = data.get(name)
             if value is not None and not isinstance(value, kinds):
-                kind = "a string" if name == "query" else "an object"
+                kind = "a string" if name in ("query", "documentId") else "an object"
                 raise HTTPException(400, f"`{name}` must be {kind} or null, if provided")
         operation_name = data.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
             raise HTTPException(400, "`operationName` must be a string or null, if provided")
-        return GraphQLRequestData(
+        return RequestData(
             query=data.get("query"),
             variables=data.get("variables"),
             operation_name=operation_name,
             extensions=data.get("extensions"),
             protocol="http",
+            document_id=data.get("documentId"),
         )
 
     async def execute_single(
@@ -172,9 +204,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
 
+        resolved = await context.services.documents.resolve(
+            query=request_data.query,
+            document_id=getattr(request_data, "document_id", None),
+            extensions=request_data.extensions,
+            permissions=context.permissions,
+        )
+        query = resolved.query
+
         def run() -> Any:
             return self.schema.execute(
-                request_data.query,
+                query,
                 root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -186,14 +226,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
         try:
             caching = self._caching()
             if caching is None:
-                return await run()
-            return await caching.execute(
-                run,
-                query=request_data.query,
-                operation_name=request_data.operation_name,
-                variables=request_data.variables,
-                context=context,
-            )
+                result = await run()
+            else:
+                result = await caching.execute(
+                    run,
+                    query=query,
+                    operation_name=request_data.operation_name,
+                    variables=request_data.variables,
+                    context=context,
+                )
+            if resolved.register and query is not None and result.data is not None:
+                # Registered once it proved valid: a document that does not parse or
+                # validate never takes a place among the persisted queries.
+                await context.services.documents.registry.register(resolved.register, query)
+            return result
         except InvalidOperationTypeError as exc:
             what = exc.operation_type.value
             where = "over the websocket at /graphql" if what == "subscription" else "with POST"
@@ -224,6 +270,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
         response = Response(orjson.dumps(response_data), status, media_type="application/json")
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+@dataclass
+class RequestData(GraphQLRequestData):
+    """A request's fields, with GraphQL over HTTP's ``documentId`` (a trusted document)."""
+
+    document_id: str | None = None
 
 
 def _is_request_error(data: dict[str, Any]) -> bool:

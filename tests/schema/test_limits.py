@@ -107,7 +107,8 @@ async def test_malformed_requests_get_400(gateway: Gateway) -> None:
 
 
 async def test_get_runs_queries_but_not_mutations(gateway: Gateway) -> None:
-    auth = {"Authorization": f"Bearer {gateway.admin_token}"}
+    # A GET must say it was not forged (CSRF prevention): Apollo's preflight header.
+    auth = {"Authorization": f"Bearer {gateway.admin_token}", "Apollo-Require-Preflight": "1"}
     ok = await gateway.client.get("/graphql", params={"query": "{ me { subject } }"}, headers=auth)
     assert ok.status_code == 200
     assert ok.json()["data"]["me"]["subject"] == "admin"
