@@ -54,6 +54,8 @@ def read_manifest(data: Any) -> list[ManifestDocument]:
     """The documents of a decoded manifest (either format), or :class:`ManifestError`."""
     if isinstance(data, dict) and data.get("format") == APOLLO_FORMAT:
         return _apollo(data)
+    if isinstance(data, dict) and "format" in data:
+        raise ManifestError(f"unknown manifest format {str(data['format'])[:60]!r}")
     if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
         return [_document(id, body) for id, body in data.items()]
     raise ManifestError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import httpx
@@ -48,7 +49,7 @@ async def test_unknown_hash_then_register_then_hash_alone(gateway: Gateway) -> N
 
 
 async def test_get_with_hash_alone(gateway: Gateway) -> None:
-    params = {"extensions": '{"persistedQuery":{"version":1,"sha256Hash":"%s"}}' % HASH}
+    params = {"extensions": json.dumps(persisted())}
     first = await gateway.client.get("/graphql", params=params, headers=auth(gateway))
     assert code(first) == "PERSISTED_QUERY_NOT_FOUND"
     register = await gateway.client.get(
