@@ -287,6 +287,15 @@ class _Browser:
 
         return self.wait_for(f"{expect!r} in the result pane", result)
 
+    def keep_token(self, url: str, token: str) -> None:
+        """Put the token where GraphiQL persists its headers, from a same-origin page."""
+        self.driver.get(f"{url}/graphiql/VERSIONS.txt")
+        self.js(
+            "localStorage.clear();"
+            "localStorage.setItem('graphiql:headers', JSON.stringify(arguments[0]));",
+            {"Authorization": f"Bearer {token}"},
+        )
+
     def open_graphiql(self, url: str) -> None:
         self.driver.get(url)
         self.wait_for(
@@ -392,13 +401,7 @@ def _subscribe_in_browser(
 ) -> tuple[str, list[str], list[str]]:
     """(result pane text, console errors, requested URLs) for one subscription."""
     with _Browser(chromium, chromedriver) as browser:
-        # Put the token where GraphiQL persists headers, from a same-origin page, then load.
-        browser.driver.get(f"{gateway.url}/graphiql/VERSIONS.txt")
-        browser.js(
-            "localStorage.clear();"
-            "localStorage.setItem('graphiql:headers', JSON.stringify(arguments[0]));",
-            {"Authorization": f"Bearer {gateway.admin_token}"},
-        )
+        browser.keep_token(gateway.url, gateway.admin_token)
         browser.console()  # drop the text page's favicon.ico 404
         browser.open_graphiql(f"{gateway.url}/graphql")
         text = browser.run_query(query, '"__typename"', poke)

@@ -23,13 +23,7 @@ def _run(
 ) -> list[str]:
     """The result pane's text for each (query, text to wait for), in one browser session."""
     with _Browser(chromium, chromedriver) as browser:
-        # The token where GraphiQL keeps its headers, set from a same-origin page.
-        browser.driver.get(f"{url}/graphiql/VERSIONS.txt")
-        browser.js(
-            "localStorage.clear();"
-            "localStorage.setItem('graphiql:headers', JSON.stringify(arguments[0]));",
-            {"Authorization": f"Bearer {token}"},
-        )
+        browser.keep_token(url, token)
         browser.open_graphiql(f"{url}/graphql")
         return [browser.run_query(query, expect) for query, expect in runs]
 
