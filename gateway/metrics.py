@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -64,7 +66,18 @@ class Metrics:
             "Accepted usage events not yet delivered to Lago.",
             registry=self.registry,
         )
+        self.field_requests = Counter(
+            "gateway_graphql_field_requests",
+            "Executions of documents selecting a field, by type and field (schema usage: who "
+            "still asks for a field before it is removed).",
+            ["type", "field"],
+            registry=self.registry,
+        )
         self._operation_names: set[str] = set()
+
+    def field_counters(self, fields: Iterable[tuple[str, str]]) -> list[Any]:
+        """The counters of these (type, field) pairs, resolved once per document."""
+        return [self.field_requests.labels(t, f) for t, f in fields]
 
     def operation_label(self, name: str | None) -> str:
         if not name:

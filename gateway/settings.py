@@ -79,6 +79,8 @@ class Limits:
     """Seconds a connection has to deliver a request's head (slowloris)."""
     body_timeout: float = 30.0
     """Seconds a request has to deliver its whole body (a body trickled byte by byte)."""
+    max_cost: int = 20_000
+    """The most a document may cost (schema/cost.py): demand control."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
@@ -97,6 +99,7 @@ class Limits:
             ),
             header_timeout=_float(env, "GATEWAY_HEADER_TIMEOUT", d.header_timeout),
             body_timeout=_float(env, "GATEWAY_BODY_TIMEOUT", d.body_timeout),
+            max_cost=_int(env, "GATEWAY_MAX_COST", d.max_cost),
         )
 
 

@@ -71,7 +71,9 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(
     *, limits: Limits | None = None, metrics: Metrics | None = None
 ) -> strawberry.Schema:
-    extensions: list[Callable[[], SchemaExtension]] = list(limit_extensions(limits or Limits()))
+    extensions: list[Callable[[], SchemaExtension]] = list(
+        limit_extensions(limits or Limits(), metrics)
+    )
     extensions.append(lambda: GatewayOperation(metrics=metrics))
     return GatewaySchema(
         query=Query,

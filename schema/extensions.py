@@ -28,12 +28,14 @@ log = logging.getLogger("gateway.errors")
 _TOKEN_LIMIT_MESSAGE = "Document contains more than"
 
 
-def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
+def limit_extensions(
+    limits: Limits, metrics: Metrics | None = None
+) -> list[Callable[[], SchemaExtension]]:
     validated = ValidationResults(maxsize=limits.validation_cache_size)
     return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=limits.parser_cache_size),
-        lambda: QueryLimits(limits=limits, cache=validated),
+        lambda: QueryLimits(limits=limits, cache=validated, metrics=metrics),
     ]
 
 

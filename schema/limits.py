@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -26,7 +28,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from gateway.errors import ErrorCode
+from gateway.metrics import Metrics
 from gateway.settings import Limits
+from schema.cost import DocumentFacts, actual_cost, document_facts
 
 _CODE = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
 
@@ -103,47 +107,94 @@ def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:
     return (d for d in document.definitions if isinstance(d, OperationDefinitionNode))
 
 
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """A document's validation outcome and what was learnt of it, kept by query text."""
+
+    errors: list[GraphQLError]
+    facts: DocumentFacts | None = None
+    counters: list[Any] = field(default_factory=list)
+    """Its schema-usage counters, resolved once (``/metrics``)."""
+
+
 class ValidationResults:
     """An LRU of validation outcomes by query text, shared by the requests of one schema."""
 
     def __init__(self, *, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+        self._entries: OrderedDict[str, Validated] = OrderedDict()
 
-    def get(self, query: str) -> list[GraphQLError] | None:
-        errors = self._entries.get(query)
-        if errors is not None:
+    def get(self, query: str) -> Validated | None:
+        entry = self._entries.get(query)
+        if entry is not None:
             self._entries.move_to_end(query)
-        return errors
+        return entry
 
-    def put(self, query: str, errors: list[GraphQLError]) -> None:
-        self._entries[query] = errors
+    def put(self, query: str, entry: Validated) -> None:
+        self._entries[query] = entry
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
 
 
 class QueryLimits(SchemaExtension):
-    """Limits first, then the standard rules, with the outcome cached by query text.
+    """Limits first, then the standard rules, then the cost, with the outcome cached by query
+    text; each execution counts the fields its document selects.
 
     This replaces Strawberry's ValidationCache, which would run (and cache) the standard rules
     before any limit could stop them.
     """
 
-    def __init__(self, *, limits: Limits, cache: ValidationResults) -> None:
+    def __init__(
+        self, *, limits: Limits, cache: ValidationResults, metrics: Metrics | None = None
+    ) -> None:
         self.limits = limits
         self.cache = cache
+        self.metrics = metrics
+        self._cost: int | None = None
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and ctx.pre_execution_errors is None:
             key = ctx.query or ""
-            errors = self.cache.get(key) if key else None
-            if errors is None:
-                errors = check_limits(document, self.limits) or validate_document(
-                    ctx.schema._schema, document, ctx.validation_rules
-                )
+            entry = self.cache.get(key) if key else None
+            if entry is None:
+                entry = self._validate(document)
                 if key:
-                    self.cache.put(key, errors)
-            ctx.pre_execution_errors = errors
+                    self.cache.put(key, entry)
+            ctx.pre_execution_errors = entry.errors
+            if entry.facts is not None and not entry.errors:
+                self._cost = entry.facts.cost
+                for counter in entry.counters:
+                    counter.inc()
         yield
+
+    def _validate(self, document: DocumentNode) -> Validated:
+        schema = self.execution_context.schema._schema
+        errors = check_limits(document, self.limits) or validate_document(
+            schema, document, self.execution_context.validation_rules
+        )
+        if errors:
+            return Validated(errors)
+        facts = document_facts(schema, document)
+        if facts.cost > self.limits.max_cost:
+            message = (
+                f"the document's estimated cost {facts.cost} is over the limit of "
+                f"{self.limits.max_cost}: ask for smaller pages or fewer fields"
+            )
+            cost = {"estimated": facts.cost, "max": self.limits.max_cost}
+            return Validated([GraphQLError(message, extensions={**_CODE, "cost": cost})], facts)
+        counters = self.metrics.field_counters(facts.fields) if self.metrics else []
+        return Validated([], facts, counters)
+
+    def get_results(self) -> dict[str, Any]:
+        """``extensions.cost`` when the request asked for it (``"extensions": {"cost": true}``)."""
+        ctx = self.execution_context
+        if self._cost is None or not (ctx.operation_extensions or {}).get("cost"):
+            return {}
+        result = ctx.result
+        data = getattr(result, "data", None)
+        actual = None
+        if data is not None and ctx.graphql_document is not None:
+            actual = actual_cost(ctx.schema._schema, ctx.graphql_document, ctx.operation_name, data)
+        return {"cost": {"estimated": self._cost, "actual": actual, "max": self.limits.max_cost}}

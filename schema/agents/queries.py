@@ -11,6 +11,7 @@ from gateway.context import Info
 from gateway.errors import BadUserInput
 from schema.agents.types import AgentTask, AgentUsage, TaskStatus
 from schema.cache_control import CacheScope, cache_control
+from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
 
@@ -19,13 +20,15 @@ CURSOR = "task"  # a cursor is the task's offset in Brigade's (filtered) history
 
 @strawberry.type
 class AgentsQuery:
-    @strawberry.field(description="Agent count, task count, compute hours, API calls, cost.")
+    @strawberry.field(
+        metadata=BACKEND, description="Agent count, task count, compute hours, API calls, cost."
+    )
     async def usage(self, info: Info) -> AgentUsage | None:
         client = info.context.services.backends.brigade
         loader = info.context.loaders.get(UsageLoader, client)
         return AgentUsage.from_model(await loader.load(Caller.of(info.context.principal)))
 
-    @strawberry.field(description="Task history, newest first, as a connection.")
+    @strawberry.field(metadata=BACKEND, description="Task history, newest first, as a connection.")
     async def tasks(
         self,
         info: Info,

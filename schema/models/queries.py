@@ -21,6 +21,7 @@ from gateway.models.downloads import KIND as DOWNLOAD
 from gateway.models.formats import CATALOG
 from gateway.models.uploads import KIND as UPLOAD
 from schema.cache_control import cache_control
+from schema.cost import BACKEND
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
 from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
@@ -79,7 +80,9 @@ def _jobs(
 
 @strawberry.type
 class ModelsQuery:
-    @strawberry.field(description="Search the Hub (by downloads unless sorted otherwise).")
+    @strawberry.field(
+        metadata=BACKEND, description="Search the Hub (by downloads unless sorted otherwise)."
+    )
     async def search(
         self,
         info: Info,
@@ -103,7 +106,9 @@ class ModelsQuery:
         )
         return [HubModel.build(m) for m in found]
 
-    @strawberry.field(description="One model with its files, sizes and quantizations.")
+    @strawberry.field(
+        metadata=BACKEND, description="One model with its files, sizes and quantizations."
+    )
     async def model(self, info: Info, id: str, revision: str | None = None) -> HubModel | None:
         repo = ids.repo_id(id)
         try:
@@ -111,7 +116,9 @@ class ModelsQuery:
         except BackendNotFound as exc:
             raise NotFound(exc.message, extensions={"backend": "hub"}) from None
 
-    @strawberry.field(description="The most downloaded models, optionally for one task.")
+    @strawberry.field(
+        metadata=BACKEND, description="The most downloaded models, optionally for one task."
+    )
     async def popular(
         self, info: Info, task: str | None = None, limit: int = 10
     ) -> list[HubModel] | None:
@@ -123,7 +130,9 @@ class ModelsQuery:
         )
         return [HubModel.build(m) for m in found]
 
-    @strawberry.field(description="Tasks, libraries and licenses the Hub files models under.")
+    @strawberry.field(
+        metadata=BACKEND, description="Tasks, libraries and licenses the Hub files models under."
+    )
     async def categories(self, info: Info, kind: str | None = None) -> list[ModelCategory] | None:
         found = await info.context.services.models.hub.categories()
         return [ModelCategory.build(c) for c in found if kind is None or c.kind == kind]

@@ -19,6 +19,7 @@ from gateway.revenue.months import utc
 from gateway.revenue.report import Report
 from gateway.revenue.service import RevenueService
 from schema.cache_control import cache_control
+from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, decode_index
 from schema.permissions import require
 from schema.revenue.connections import by_offset, key_connection, key_window
@@ -145,8 +146,9 @@ class RevenueQuery:
         return RevenueForecast.of(RevenueSource(source), basis, series_math.forecast(mrr, ahead))
 
     @strawberry.field(
+        metadata=BACKEND,
         description="Subscriptions in Lago's order (newest first), paged by Lago itself (a "
-        "page of up to 100 costs one call); all states unless `status` narrows them."
+        "page of up to 100 costs one call); all states unless `status` narrows them.",
     )
     async def subscriptions(
         self,
@@ -178,7 +180,9 @@ class RevenueQuery:
             total=page.total,
         )
 
-    @strawberry.field(description="Customers in Lago's order (newest first), paged by Lago.")
+    @strawberry.field(
+        metadata=BACKEND, description="Customers in Lago's order (newest first), paged by Lago."
+    )
     async def customers(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[BillingCustomer] | None:
@@ -187,7 +191,9 @@ class RevenueQuery:
         return by_offset(page.items, kind="customer", node=BillingCustomer.of, offset=offset,
                          total=page.total)  # fmt: skip
 
-    @strawberry.field(description="Plans in Lago's order (newest first), paged by Lago.")
+    @strawberry.field(
+        metadata=BACKEND, description="Plans in Lago's order (newest first), paged by Lago."
+    )
     async def plans(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[BillingPlan] | None:
@@ -197,8 +203,9 @@ class RevenueQuery:
                          total=page.total)  # fmt: skip
 
     @strawberry.field(
+        metadata=BACKEND,
         description="Invoices in Lago's order (newest first), paged by Lago itself: a page "
-        "costs one or two Lago calls. `issuedFrom`/`issuedTo` are inclusive."
+        "costs one or two Lago calls. `issuedFrom`/`issuedTo` are inclusive.",
     )
     async def invoices(
         self,

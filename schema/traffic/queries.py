@@ -15,6 +15,7 @@ from gateway.jobs.records import JobRecord
 from gateway.traffic.metrics import CSV_COLUMNS
 from gateway.traffic.service import RENEWAL_JOB
 from schema.cache_control import cache_control
+from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
 from schema.traffic.lists import traefik_connection
@@ -50,7 +51,7 @@ class TrafficQuery:
     def overview(self) -> TrafficOverview | None:
         return TrafficOverview()
 
-    @strawberry.field(extensions=SERVICES)
+    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
     async def version(self, info: Info) -> TraefikVersion | None:
         v = await traefik(info, "version")
         return TraefikVersion(
@@ -59,13 +60,13 @@ class TrafficQuery:
             start_date=v.get("startDate"),
         )
 
-    @strawberry.field(extensions=SERVICES)
+    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
     async def entry_points(self, info: Info) -> list[EntryPoint] | None:
         return [
             EntryPoint(name=e.name, address=e.address) for e in await traefik(info, "entrypoints")
         ]
 
-    @strawberry.field(extensions=SERVICES)
+    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
     async def routers(
         self,
         info: Info,
@@ -81,7 +82,7 @@ class TrafficQuery:
             status=status,
         )  # fmt: skip
 
-    @strawberry.field(extensions=SERVICES)
+    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
     async def services(
         self,
         info: Info,
@@ -97,14 +98,16 @@ class TrafficQuery:
             status=status,
         )  # fmt: skip
 
-    @strawberry.field(extensions=SERVICES, description='By full name, e.g. "gateway@docker".')
+    @strawberry.field(
+        metadata=BACKEND, extensions=SERVICES, description='By full name, e.g. "gateway@docker".'
+    )
     async def service(self, info: Info, name: str) -> TraefikService | None:
         found = await info.context.loaders.get(TraefikServiceLoader, traffic(info).traefik).load(
             name
         )
         return TraefikService.build(found) if found else None
 
-    @strawberry.field(extensions=SERVICES)
+    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
     async def middlewares(
         self,
         info: Info,
@@ -119,6 +122,7 @@ class TrafficQuery:
         )  # fmt: skip
 
     @strawberry.field(
+        metadata=BACKEND,
         extensions=SERVICES,
         description="Traefik's Prometheus metrics as JSON or CSV ("
         + ", ".join(CSV_COLUMNS)
@@ -142,6 +146,7 @@ class TrafficQuery:
         )
 
     @strawberry.field(
+        metadata=BACKEND,
         extensions=[require("containers", "read")],
         description="Containers labelled traefik.enable=true, running or not.",
     )
