@@ -11,7 +11,6 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 from gateway.auth.actor import Actor
@@ -25,6 +24,14 @@ from gateway.backends.providers import (
 )
 from gateway.backends.providers.probe import failed
 from gateway.errors import ConflictError
+from gateway.providers.failures import (
+    ProviderFailure,
+    ProviderFailureCode,
+    check_key,
+    check_name,
+    invalid,
+)
+from gateway.providers.owners import check_owner, visible
 from gateway.providers.records import (
     COLLECTION,
     TESTS,
@@ -35,49 +42,8 @@ from gateway.providers.urls import BaseURLError, check_base_url, normalise_base_
 from gateway.secrets import SecretBox, SecretDecryptionError
 from gateway.store.base import Store, all_documents
 
-MAX_NAME = 80
-MAX_KEY = 4096
 UNCHANGED: Any = object()
 """Marks an update argument that was not given (None means "reset")."""
-
-
-class ProviderFailureCode(StrEnum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    BLOCKED_URL = "BLOCKED_URL"
-    CONFLICT = "CONFLICT"
-
-
-class ProviderFailure(Exception):
-    def __init__(self, code: ProviderFailureCode, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-def _invalid(message: str, field: str) -> ProviderFailure:
-    return ProviderFailure(ProviderFailureCode.INVALID, message, field=field)
-
-
-def _check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise _invalid(f"the name must be 1 to {MAX_NAME} printable characters", "name")
-    return name
-
-
-def _check_key(key: str) -> str:
-    # The key's value never appears in these messages.
-    key = key.strip()
-    if not key:
-        raise _invalid("the API key is empty", "apiKey")
-    if len(key) > MAX_KEY:
-        raise _invalid(f"the API key is longer than {MAX_KEY} characters", "apiKey")
-    if any(c.isspace() or not c.isprintable() for c in key):
-        raise _invalid("the API key contains spaces or control characters", "apiKey")
-    return key
 
 
 class ProviderAdmin:
@@ -101,6 +67,17 @@ class ProviderAdmin:
         doc = await self._store.get(COLLECTION, id)
         return ProviderRecord.from_document(doc) if doc else None
 
+    async def visible_to(
+        self, actor: Actor, *, owner: str | None = None, platform: bool | None = None
+    ) -> list[ProviderRecord]:
+        """What ``actor`` may see, by name; ``owner``/``platform`` narrow it."""
+        records = [r for r in await self.all() if visible(r, actor)]
+        if owner is not None:
+            records = [r for r in records if r.owner == owner]
+        if platform is not None:
+            records = [r for r in records if (r.owner is None) == platform]
+        return records
+
     async def all(self) -> list[ProviderRecord]:
         """Every provider, by name (there are tens, not thousands)."""
         records = [
@@ -118,14 +95,16 @@ class ProviderAdmin:
         base_url: str | None = None,
         api_key: str | None = None,
         enabled: bool = True,
+        owner: str | None = None,
     ) -> ProviderRecord:
         spec = KINDS.get(kind)
         if spec is None:
-            raise _invalid(f"unknown provider kind {kind!r}", "kind")
-        name = _check_name(name)
+            raise invalid(f"unknown provider kind {kind!r}", "kind")
+        name = check_name(name)
         url = await self._base_url(base_url, required=spec.base_url_required)
         key_fields = self._key_fields(spec, api_key)
-        await self._unique(name)
+        owner = check_owner(owner, actor)
+        await self._unique(name, owner)
         now = self._clock()
         record = ProviderRecord(
             id=f"prv_{uuid.uuid4().hex[:16]}",
@@ -139,6 +118,7 @@ class ProviderAdmin:
             created_by=actor.subject,
             updated_by=actor.subject,
             version=0,
+            owner=owner,
         )
         saved = await self._put(record, expected_version=0)
         await self._record(actor, "provider.create", saved, before=None, after=saved.public())
@@ -156,27 +136,27 @@ class ProviderAdmin:
         expected_version: int | None = None,
     ) -> ProviderRecord:
         """``base_url=None`` resets to the kind's default; ``api_key=None`` removes the key."""
-        current = await self._require(id, expected_version)
+        current = await self._require(actor, id, expected_version)
         spec = current.spec
         changes: dict[str, Any] = {}
         if name is not UNCHANGED:
-            changes["name"] = _check_name(name)
+            changes["name"] = check_name(name)
             if changes["name"].lower() != current.name.lower():
-                await self._unique(changes["name"])
+                await self._unique(changes["name"], current.owner)
         if base_url is not UNCHANGED:
             changes["base_url"] = await self._base_url(base_url, required=spec.base_url_required)
         if api_key is not UNCHANGED:
             changes |= self._key_fields(spec, api_key)
         if enabled is not UNCHANGED:
             if not isinstance(enabled, bool):
-                raise _invalid("enabled must be true or false", "enabled")
+                raise invalid("enabled must be true or false", "enabled")
             changes["enabled"] = enabled
         if not changes:
             return current
         return await self._change(actor, current, changes, action="provider.update")
 
     async def toggle(self, actor: Actor, *, id: str, enabled: bool | None = None) -> ProviderRecord:
-        current = await self._require(id, None)
+        current = await self._require(actor, id, None)
         target = (not current.enabled) if enabled is None else enabled
         if target == current.enabled:
             return current
@@ -185,7 +165,13 @@ class ProviderAdmin:
     async def delete(
         self, actor: Actor, *, id: str, expected_version: int | None = None
     ) -> ProviderRecord:
-        current = await self._require(id, expected_version)
+        current = await self._require(actor, id, expected_version)
+        if current.owner != actor.subject and "providers:delete" not in actor.permissions:
+            raise ProviderFailure(
+                ProviderFailureCode.FORBIDDEN,
+                "deleting a provider that is not your own needs providers:delete",
+                field="id",
+            )
         try:
             await self._store.delete(COLLECTION, id, expected_version=current.version)
         except ConflictError:
@@ -196,12 +182,13 @@ class ProviderAdmin:
 
     async def test(
         self,
+        actor: Actor,
         *,
         id: str,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> tuple[ProviderRecord, ProbeResult]:
         """Call the provider's model list now; remember the outcome for ``last_test``."""
-        current = await self._require(id, None)
+        current = await self._require(actor, id, None)
         try:
             key = self._secrets.decrypt(current.api_key) if current.api_key else None
         except SecretDecryptionError:
@@ -221,9 +208,9 @@ class ProviderAdmin:
     # -- helpers -----------------------------------------------------------------------
     def _key_fields(self, spec: ProviderKind, api_key: str | None) -> dict[str, str | None]:
         """The stored form of ``api_key`` (None removes the key): ciphertext and hint."""
-        key = _check_key(api_key) if api_key is not None else None
+        key = check_key(api_key) if api_key is not None else None
         if spec.key_required and not key:
-            raise _invalid(f"{spec.label} needs an API key", "apiKey")
+            raise invalid(f"{spec.label} needs an API key", "apiKey")
         return {
             "api_key": self._secrets.encrypt(key) if key else None,
             "api_key_hint": SecretBox.hint(key) if key else None,
@@ -232,7 +219,7 @@ class ProviderAdmin:
     async def _base_url(self, raw: str | None, *, required: bool) -> str | None:
         if raw is None or not raw.strip():
             if required:
-                raise _invalid("this kind of provider needs a base URL", "baseUrl")
+                raise invalid("this kind of provider needs a base URL", "baseUrl")
             return None
         try:
             url = normalise_base_url(raw)
@@ -242,17 +229,19 @@ class ProviderAdmin:
             raise ProviderFailure(code, exc.message, field="baseUrl") from None
         return url
 
-    async def _unique(self, name: str) -> None:
-        if any(r.name.lower() == name.lower() for r in await self.all()):
+    async def _unique(self, name: str, owner: str | None) -> None:
+        """Names are unique per owner: one subject's names say nothing of another's."""
+        records = await self.all()
+        if any(r.name.lower() == name.lower() and r.owner == owner for r in records):
             raise ProviderFailure(
                 ProviderFailureCode.ALREADY_EXISTS,
                 f"a provider named {name!r} exists",
                 field="name",
             )
 
-    async def _require(self, id: str, expected_version: int | None) -> ProviderRecord:
+    async def _require(self, actor: Actor, id: str, expected_version: int | None) -> ProviderRecord:
         record = await self.get(id)
-        if record is None:
+        if record is None or not visible(record, actor):
             raise ProviderFailure(
                 ProviderFailureCode.NOT_FOUND, f"no provider with id {id!r}", field="id"
             )

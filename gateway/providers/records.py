@@ -98,6 +98,8 @@ class ProviderRecord:
     version: int
     config_rev: int = 1
     """Bumped when the base URL or the key changes (not by renames, toggles, rotation)."""
+    owner: str | None = None
+    """The subject whose provider it is (bring-your-own-key); None: the platform's."""
 
     @property
     def spec(self) -> ProviderKind:
@@ -130,6 +132,7 @@ class ProviderRecord:
             updated_by=d.get("updated_by", ""),
             version=doc.version,
             config_rev=int(d.get("config_rev", 1)),
+            owner=d.get("owner"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -145,6 +148,7 @@ class ProviderRecord:
             "created_by": self.created_by,
             "updated_by": self.updated_by,
             "config_rev": self.config_rev,
+            "owner": self.owner,
         }
 
     def public(self) -> dict[str, Any]:
@@ -157,4 +161,5 @@ class ProviderRecord:
             "api_key_hint": self.api_key_hint,
             "has_api_key": self.has_api_key,
             "enabled": self.enabled,
+            "owner": self.owner,
         }

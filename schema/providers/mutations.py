@@ -51,6 +51,11 @@ class CreateProviderInput:
         default=None, description="Stored encrypted; never returned."
     )
     enabled: bool = True
+    owner: str | None = strawberry.field(
+        default=None,
+        description="The subject it belongs to (bring-your-own-key): yourself, or anyone for "
+        "an admin; null: the platform's.",
+    )
 
 
 @strawberry.input(description="Omitted fields stay as they are.")
@@ -81,6 +86,7 @@ class ProviderMutation:
                 base_url=input.base_url,
                 api_key=input.api_key,
                 enabled=input.enabled,
+                owner=input.owner,
             )
             return Provider.from_record(record)
 
@@ -104,7 +110,11 @@ class ProviderMutation:
 
         return await _attempt(run)
 
-    @strawberry.mutation(extensions=[require("providers", "delete")])
+    @strawberry.mutation(
+        extensions=[require("providers", "write")],
+        description="One's own provider with providers:write; the platform's (or, for an "
+        "admin, another subject's) also needs providers:delete.",
+    )
     async def delete_provider(
         self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> DeleteProviderResult:
@@ -143,7 +153,9 @@ class ProviderMutation:
         ] = None,
     ) -> TestProviderResult:
         async def run() -> ProviderTestResult:
-            record, result = await provider_admin(info).test(id=str(id), timeout=timeout_seconds)
+            admin = provider_admin(info)
+            actor = info.context.actor
+            record, result = await admin.test(actor, id=str(id), timeout=timeout_seconds)
             return ProviderTestResult(
                 provider=Provider.from_record(record),
                 ok=result.ok,

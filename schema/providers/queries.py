@@ -8,6 +8,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.providers.loaders import ProviderLoader
+from gateway.providers.owners import visible
 from schema.cache_control import cache_control
 from schema.pagination import (
     Connection,
@@ -32,7 +33,11 @@ class ProvidersQuery:
     def kinds(self) -> list[ProviderKindInfo]:
         return all_kinds()
 
-    @strawberry.field(name="list", description="Configured providers, by name.")
+    @strawberry.field(
+        name="list",
+        description="Configured providers the caller may see (the platform's, its own; "
+        "an admin every subject's), by name.",
+    )
     async def list_(
         self,
         info: Info,
@@ -43,9 +48,17 @@ class ProvidersQuery:
         search: Annotated[
             str | None, strawberry.argument(description="Part of the name, any case.")
         ] = None,
+        owner: Annotated[
+            str | None, strawberry.argument(description="Only this subject's providers.")
+        ] = None,
+        platform: Annotated[
+            bool | None,
+            strawberry.argument(description="true: only the platform's; false: only owned ones."),
+        ] = None,
     ) -> Connection[Provider]:
         check_first(first)
-        records = await provider_admin(info).all()
+        actor = info.context.actor
+        records = await provider_admin(info).visible_to(actor, owner=owner, platform=platform)
         if kind is not None:
             records = [r for r in records if r.kind == kind.value]
         if enabled is not None:
@@ -72,7 +85,9 @@ class ProvidersQuery:
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
         loader = info.context.loaders.get(ProviderLoader, info.context.services.store)
         record = await loader.load(str(id))
-        return Provider.from_record(record) if record else None
+        if record is None or not visible(record, info.context.actor):
+            return None
+        return Provider.from_record(record)
 
 
 @strawberry.type

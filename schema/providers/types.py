@@ -145,6 +145,9 @@ class Provider:
     created_by: str
     updated_by: str
     version: int
+    owner: str | None = strawberry.field(
+        description="The subject it belongs to (bring-your-own-key); null: the platform's."
+    )
     _config_rev: strawberry.Private[int]
 
     @strawberry.field
@@ -176,6 +179,7 @@ class Provider:
             created_by=r.created_by,
             updated_by=r.updated_by,
             version=r.version,
+            owner=r.owner,
             _config_rev=r.config_rev,
         )
 

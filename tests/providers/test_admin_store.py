@@ -13,7 +13,7 @@ from gateway.secrets import SecretBox
 from gateway.store.base import Store
 from tests.providers.conftest import ServedSandbox
 
-ACTOR = Actor(subject="ops", permissions=frozenset())
+ACTOR = Actor(subject="ops", permissions=frozenset({"providers:delete"}))
 
 
 async def test_admin_on_each_store(store: Store, providers_sandbox: ServedSandbox) -> None:
@@ -30,7 +30,7 @@ async def test_admin_on_each_store(store: Store, providers_sandbox: ServedSandbo
     assert doc is not None and key not in str(doc.data)
     assert box.decrypt(doc.data["api_key"]) == key and doc.data["api_key_hint"] == "…" + key[-4:]
 
-    saved, result = await admin.test(id=record.id)
+    saved, result = await admin.test(ACTOR, id=record.id)
     assert result.ok and [m.id for m in result.models][:2] == ["command-r-plus", "command-r"]
     assert saved.version == record.version  # the test is stored apart: no version bump
     tested = await store.get(TESTS, record.id)

@@ -72,7 +72,8 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
         "revokeApiToken": needs("access:write"),
         "createProvider": needs("providers:write"),
         "updateProvider": needs("providers:write"),
-        "deleteProvider": needs("providers:delete"),
+        # One's own with providers:write; others' need providers:delete (a typed error).
+        "deleteProvider": needs("providers:write"),
         "toggleProvider": needs("providers:write"),
         "testProvider": needs("providers:execute"),
         "recordUsage": needs("usage:write"),
