@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from gateway.graphiql import graphiql_routes
 from gateway.limits import BodyLimit, RequestMetrics
 from gateway.metrics import Metrics
+from gateway.requestlog import RequestLog
 from gateway.revenue.http import lago_webhook_endpoint
 from gateway.services import Services
 from gateway.settings import Settings
@@ -114,6 +115,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    # Outermost: every answer, refusals included, carries its X-Request-ID.
+    app.add_middleware(RequestLog, log_lines=settings.log_format == "json")
     app.state.settings = settings
     app.state.metrics = metrics
     return app

@@ -130,6 +130,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            # JSON lines: our access log replaces uvicorn's, whose records reach our handler.
+            access_log=settings.log_format != "json",
+            log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
             proxy_headers=True,
             http=GuardedHttpToolsProtocol,  # request heads have a deadline (slowloris)
         )
@@ -247,9 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_format() -> str:
+    try:
+        return Settings.from_env().log_format
+    except GatewayError:  # a bad setting is reported by the command that reads it
+        return "text"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     handler = logging.StreamHandler()
-    handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    if _log_format() == "json":
+        from gateway.logformat import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One INFO line per backend request drowns everything else; failures still log.
     for noisy in ("httpx", "httpx2", "httpcore", "huggingface_hub"):

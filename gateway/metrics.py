@@ -8,6 +8,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from gateway.requestlog import current_request
+
 _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Operation names come from clients; cap the label set so a client cannot explode cardinality.
 _MAX_OPERATION_NAMES = 200
@@ -99,6 +101,8 @@ class Metrics:
     # CallObserver protocol of gateway.backends.base
     def on_call(self, *, backend: str, method: str, outcome: str, seconds: float) -> None:
         self.backend_calls.labels(backend, method, outcome).inc()
+        if (request := current_request.get()) is not None:  # for the request's log line
+            request.backend_calls += 1
         self.backend_seconds.labels(backend).observe(seconds)
 
     def render(self) -> bytes:

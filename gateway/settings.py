@@ -172,6 +172,8 @@ class Settings:
     breaker_reset_seconds: float = 30.0
     """How long an open circuit waits before letting one trial call through."""
     allowed_origins: tuple[str, ...] = ()
+    log_format: str = "text"
+    """``text`` (human, the default) or ``json`` (one JSON line per request and record)."""
     response_cache: bool = False
     """Reuse answers of read queries (``@cacheControl`` in the schema says for how long)."""
     response_cache_entries: int = 10_000
@@ -225,6 +227,7 @@ class Settings:
             breaker_failures=max(1, _int(env, "GATEWAY_BREAKER_FAILURES", 5)),
             breaker_reset_seconds=max(0.0, _float(env, "GATEWAY_BREAKER_RESET_SECONDS", 30.0)),
             allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
+            log_format=_log_format(env),
             response_cache=_flag(env, "GATEWAY_RESPONSE_CACHE"),
             response_cache_entries=_int(env, "GATEWAY_RESPONSE_CACHE_ENTRIES", 10_000),
             lago_api_url=_str(env, "LAGO_API_URL"),
@@ -251,6 +254,13 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    value = (_str(env, "GATEWAY_LOG_FORMAT") or "text").lower()
+    if value not in ("text", "json"):
+        raise ConfigurationError(f"GATEWAY_LOG_FORMAT must be text or json, got {value!r}")
+    return value
 
 
 def _default_data_dir(store_url: str) -> str:

@@ -34,6 +34,7 @@ from gateway.errors import (
     Unauthenticated,
 )
 from gateway.graphiql import render_graphiql
+from gateway.requestlog import current_request
 from gateway.responses import error_response
 from gateway.services import Services
 from gateway.sockets import LegacyWSHandler, TransportWSHandler, client_address
@@ -78,6 +79,8 @@ async def sign_in(services: Services, request: Request) -> Context:
             ) from None
         raise
     principal = signed.principal
+    if (info := current_request.get()) is not None:
+        info.subject = principal.subject
     retry_after = await services.rate_limiter.hit(principal.subject)
     if retry_after is not None:
         raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
@@ -204,6 +207,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
 
+        if (info := current_request.get()) is not None:
+            info.operation = request_data.operation_name
         resolved = await context.services.documents.resolve(
             query=request_data.query,
             document_id=getattr(request_data, "document_id", None),

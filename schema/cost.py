@@ -3,11 +3,12 @@ GraphQL Hive's "cost" limits, after IBM's GraphQL cost specification).
 
 Every object returned costs 1 plus what is selected below it (scalars cost nothing), and a
 field declared with a weight (``metadata=BACKEND``, next to the field) adds it once: a field
-that calls a backend costs more than one answered from the store or a snapshot. A list's size is its slicing argument (``first``, ``limit``)
-when the document gives one (a literal, or the variable's default), else the argument's
-default, else :data:`ASSUMED_LIST_SIZE`; on a connection the slice sizes its ``nodes`` and
-``edges``. The estimate is computed once per distinct document (with validation) and is the
-most expensive operation of the document; the actual cost counts the lists as returned.
+that calls a backend costs more than one answered from the store or a snapshot. A list's
+size is its slicing argument (``first``, ``limit``) when the document gives one (a literal,
+or the variable's default), else the argument's default, else :data:`ASSUMED_LIST_SIZE`; on
+a connection the slice sizes its ``nodes`` and ``edges``. The estimate is computed once per
+distinct document (with validation) and is the most expensive operation of the document;
+the actual cost counts the lists as returned.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from strawberry.types.graphql import OperationType
 from gateway.context import Context
 from gateway.errors import ErrorCode, GatewayError
 from gateway.metrics import Metrics
+from gateway.requestlog import request_id
 from gateway.settings import Limits
 from schema.limits import QueryLimits, ValidationResults
 from schema.providers.redaction import redact_secret_variables
@@ -67,8 +68,11 @@ def format_error(error: GraphQLError) -> GraphQLError:
 
 
 def format_result(result: Any) -> None:
+    rid = request_id()
     for error in getattr(result, "errors", None) or ():
         format_error(error)
+        if rid is not None:  # the id the answer's X-Request-ID and the log line carry
+            error.extensions = {**(error.extensions or {}), "requestId": rid}
 
 
 class GatewayOperation(SchemaExtension):
