@@ -54,7 +54,13 @@ class _Holder:
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlette:
     metrics = metrics or Metrics()
     holder = _Holder()
-    schema = build_schema(limits=settings.limits, metrics=metrics)
+    tracing = None
+    if settings.otel_traces_endpoint:  # the SDK is imported only when tracing is on
+        from gateway.tracing import Tracing
+
+        tracing = Tracing.from_settings(settings)
+    tracer = tracing.tracer if tracing is not None else None
+    schema = build_schema(limits=settings.limits, metrics=metrics, tracer=tracer)
     graphql = GatewayGraphQL(
         schema,
         services=holder.get,
@@ -68,13 +74,15 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        holder.services = await Services.start(settings, metrics=metrics)
+        holder.services = await Services.start(settings, metrics=metrics, traced=tracer is not None)
         app.state.services = holder.services
         try:
             yield
         finally:
             await holder.services.close()
             holder.services = None
+            if tracing is not None:
+                tracing.shutdown()
 
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -115,6 +123,10 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    if tracing is not None:
+        from gateway.tracing import TraceRequests
+
+        app.add_middleware(TraceRequests, tracing=tracing)
     # Outermost: every answer, refusals included, carries its X-Request-ID.
     app.add_middleware(RequestLog, log_lines=settings.log_format == "json")
     app.state.settings = settings

@@ -90,7 +90,9 @@ class Services:
     _stack: AsyncExitStack
 
     @classmethod
-    async def start(cls, settings: Settings, *, metrics: Metrics | None = None) -> Services:
+    async def start(
+        cls, settings: Settings, *, metrics: Metrics | None = None, traced: bool = False
+    ) -> Services:
         metrics = metrics or Metrics()
         stack = AsyncExitStack()
         try:
@@ -101,6 +103,11 @@ class Services:
             )
             await store.open()
             stack.push_async_callback(store.close)
+            if traced:  # a span per store call (gateway/tracing.py)
+                from gateway.spans import TracedStore
+
+                system = settings.store_url.partition(":")[0]
+                store = TracedStore(store, system=system)  # type: ignore[assignment]
             pubsub = open_pubsub(settings.redis_url, prefix=settings.redis_prefix)
             await pubsub.open()
             stack.push_async_callback(pubsub.close)

@@ -172,6 +172,9 @@ class Settings:
     breaker_reset_seconds: float = 30.0
     """How long an open circuit waits before letting one trial call through."""
     allowed_origins: tuple[str, ...] = ()
+    otel_traces_endpoint: str | None = None
+    """Where spans go (OTLP/HTTP); None: tracing off."""
+    otel_service_name: str = "ops-gateway"
     log_format: str = "text"
     """``text`` (human, the default) or ``json`` (one JSON line per request and record)."""
     response_cache: bool = False
@@ -227,6 +230,8 @@ class Settings:
             breaker_failures=max(1, _int(env, "GATEWAY_BREAKER_FAILURES", 5)),
             breaker_reset_seconds=max(0.0, _float(env, "GATEWAY_BREAKER_RESET_SECONDS", 30.0)),
             allowed_origins=_list(env, "GATEWAY_ALLOWED_ORIGINS"),
+            otel_traces_endpoint=_otel_endpoint(env),
+            otel_service_name=_str(env, "OTEL_SERVICE_NAME") or "ops-gateway",
             log_format=_log_format(env),
             response_cache=_flag(env, "GATEWAY_RESPONSE_CACHE"),
             response_cache_entries=_int(env, "GATEWAY_RESPONSE_CACHE_ENTRIES", 10_000),
@@ -254,6 +259,16 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _otel_endpoint(env: Mapping[str, str]) -> str | None:
+    """OpenTelemetry's own variables: the traces endpoint, else the base one + /v1/traces."""
+    if (_str(env, "OTEL_SDK_DISABLED") or "").lower() == "true":
+        return None
+    if traces := _str(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return traces
+    base = _str(env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+    return base.rstrip("/") + "/v1/traces" if base else None
 
 
 def _log_format(env: Mapping[str, str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import strawberry
 from graphql import GraphQLError
@@ -68,12 +69,22 @@ class GatewaySchema(strawberry.Schema):
             format_error(error)
 
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+
 def build_schema(
-    *, limits: Limits | None = None, metrics: Metrics | None = None
+    *,
+    limits: Limits | None = None,
+    metrics: Metrics | None = None,
+    tracer: Tracer | None = None,
 ) -> strawberry.Schema:
-    extensions: list[Callable[[], SchemaExtension]] = list(
-        limit_extensions(limits or Limits(), metrics)
-    )
+    extensions: list[Callable[[], SchemaExtension]] = []
+    if tracer is not None:  # first, so that its operation span holds the others' work
+        from schema.tracing import OperationTracing
+
+        extensions.append(lambda: OperationTracing(tracer=tracer))
+    extensions += limit_extensions(limits or Limits(), metrics)
     extensions.append(lambda: GatewayOperation(metrics=metrics))
     return GatewaySchema(
         query=Query,

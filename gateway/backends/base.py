@@ -25,6 +25,7 @@ from gateway.backends.observer import CallObserver, Outcome, notify, outcome_of
 from gateway.backends.retry import retry_budget, retry_delay
 from gateway.backends.transport import FastTransport
 from gateway.errors import BackendError, BackendTimeout, CircuitOpen, NotConfigured
+from gateway.spans import backend_span, end_backend_span, url_template
 
 log = logging.getLogger(__name__)
 MIN_ATTEMPT = 0.05
@@ -236,21 +237,39 @@ class BackendClient:
         self.calls += 1
         started = time.perf_counter()
         outcome: Outcome | None = "error"
-        try:
-            response = await self._send(method, path, url, send, retries=retries, accept=accept)
-            result = self._decode(response) if decode else response
-            outcome = "ok"
-            return result
-        except asyncio.CancelledError:
-            outcome = None  # our caller gave up; that says nothing about the backend
-            raise
-        except BackendError as exc:
-            outcome = outcome_of(exc)
-            raise
-        finally:
-            if outcome is not None:
-                self.failures += outcome != "ok"
-                notify(self.observer, self.name, method, outcome, time.perf_counter() - started)
+        status: int | None = None
+        attempts = self.attempts
+        propagated: dict[str, str] = {}
+        with backend_span(self.name, method, url_template(path), propagated) as span:
+            if propagated:  # tracing: the backend continues the client's trace
+                send["headers"] = {**(headers or {}), **propagated}
+            try:
+                response = await self._send(method, path, url, send, retries=retries, accept=accept)
+                status = response.status_code
+                result = self._decode(response) if decode else response
+                outcome = "ok"
+                return result
+            except asyncio.CancelledError:
+                outcome = None  # our caller gave up; that says nothing about the backend
+                raise
+            except BackendError as exc:
+                outcome = outcome_of(exc)
+                status = getattr(exc, "status", None)
+                raise
+            finally:
+                if outcome is not None:
+                    self.failures += outcome != "ok"
+                    seconds = time.perf_counter() - started
+                    notify(self.observer, self.name, method, outcome, seconds)
+                end_backend_span(
+                    span,
+                    **{
+                        "http.response.status_code": status,
+                        "retries": max(0, self.attempts - attempts - 1),
+                        "breaker.state": self.breaker.state.value,
+                        "error.type": outcome if outcome not in (None, "ok") else None,
+                    },
+                )
 
     async def _send(
         self,

@@ -13,7 +13,7 @@ import asyncio
 import fnmatch
 import json
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +66,7 @@ class Sandbox:
         self.in_flight = 0
         self.max_in_flight = 0
         self._faults: list[Fault] = []
+        self.traceparents: deque[str] = deque(maxlen=1000)
         self._lock = threading.Lock()
 
     # -- knobs ------------------------------------------------------------------------------
@@ -160,6 +161,9 @@ class Sandbox:
             await self.app(scope, receive, send)  # lifespan, websockets: untouched
             return
         method, path = scope["method"], scope["path"]
+        for key, value in scope.get("headers", ()):
+            if key == b"traceparent":  # which traces reached this backend (tracing tests)
+                self.traceparents.append(value.decode("latin-1"))
         with self._lock:
             self.counts[f"{method} {path}"] += 1
             self.in_flight += 1

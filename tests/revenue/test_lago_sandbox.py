@@ -99,7 +99,7 @@ async def test_filters(http: httpx.AsyncClient, lago_data: LagoData) -> None:
         "/subscriptions", params=[("status[]", "pending"), ("status[]", "canceled")]
     )
     assert {s["status"] for s in mixed.json()["subscriptions"]} == {"pending", "canceled"}
-    customer = lago_data.subscriptions[0]["external_customer_id"]
+    customer = lago_data.invoices[0]["customer"]["external_id"]  # one that has invoices
     mine = (
         await http.get("/invoices", params={"external_customer_id": customer, "per_page": 100})
     ).json()
