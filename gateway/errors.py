@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    CONFLICT = "CONFLICT"
     # Persisted and trusted documents: Apollo's codes, so Apollo clients react to them.
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
@@ -109,14 +111,14 @@ class QueryNotInSafelist(GatewayError):
 
 
 class RequestTooLarge(GatewayError):
-    code = ErrorCode.QUERY_TOO_COMPLEX
+    code = ErrorCode.REQUEST_TOO_LARGE
     http_status = 413
 
 
 class ConflictError(GatewayError):
     """An optimistic update lost the race (document version changed)."""
 
-    code = ErrorCode.BAD_USER_INPUT
+    code = ErrorCode.CONFLICT
     http_status = 409
 
 

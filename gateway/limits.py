@@ -29,7 +29,7 @@ _KNOWN_ROUTES = (
 def _too_large(max_bytes: int) -> ASGIApp:
     message = f"request body is over the limit of {max_bytes} bytes"
     # The client may still be sending; close the connection rather than read the rest.
-    return error_response(413, ErrorCode.QUERY_TOO_COMPLEX, message, {"connection": "close"})
+    return error_response(413, ErrorCode.REQUEST_TOO_LARGE, message, {"connection": "close"})
 
 
 def _too_slow(seconds: float) -> ASGIApp:

@@ -54,7 +54,7 @@ async def test_five_megabyte_body_gets_413(gateway: Gateway) -> None:
         },
     )
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
 
 
 async def test_chunked_body_over_the_limit_gets_413(gateway: Gateway) -> None:
