@@ -40,20 +40,17 @@ CORS_REQUEST_HEADERS = [
 """What a dashboard on another origin may send (its preflight is answered for these)."""
 
 
-class _Holder:
-    """The running app's services; set by the lifespan, read by every request."""
-
-    services: Services | None = None
-
-    def get(self) -> Services:
-        if self.services is None:
-            raise RuntimeError("the app is not started (lifespan has not run)")
-        return self.services
-
-
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlette:
     metrics = metrics or Metrics()
-    holder = _Holder()
+
+    def services() -> Services:
+        """The running app's services: ``app.state.services``, the one handle on them (set by
+        the lifespan; tests and routes read the same)."""
+        found: Services | None = getattr(app.state, "services", None)
+        if found is None:
+            raise RuntimeError("the app is not started (lifespan has not run)")
+        return found
+
     tracing = None
     if settings.otel_traces_endpoint:  # the SDK is imported only when tracing is on
         from gateway.tracing import Tracing
@@ -63,7 +60,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
     schema = build_schema(limits=settings.limits, metrics=metrics, tracer=tracer)
     graphql = GatewayGraphQL(
         schema,
-        services=holder.get,
+        services=services,
         keep_alive=True,
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=10),
@@ -74,13 +71,14 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        holder.services = await Services.start(settings, metrics=metrics, traced=tracer is not None)
-        app.state.services = holder.services
+        app.state.services = await Services.start(
+            settings, metrics=metrics, traced=tracer is not None
+        )
         try:
             yield
         finally:
-            await holder.services.close()
-            holder.services = None
+            await app.state.services.close()
+            app.state.services = None
             if tracing is not None:
                 tracing.shutdown()
 
@@ -88,7 +86,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     async def readyz(request: Request) -> Response:
-        checks = await holder.get().readiness()
+        checks = await services().readiness()
         ok = all(c["ok"] for c in checks.values())
         body = orjson.dumps({"status": "ready" if ok else "unavailable", "checks": checks})
         return Response(body, 200 if ok else 503, media_type="application/json")
@@ -102,9 +100,9 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> Starlet
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", prometheus),
-        Route("/v1/usage/events", usage_events_endpoint(holder.get), methods=["POST"]),
-        Route("/v1/webhooks/lago", lago_webhook_endpoint(holder.get), methods=["POST"]),
-        *challenge_routes(holder.get),
+        Route("/v1/usage/events", usage_events_endpoint(services), methods=["POST"]),
+        Route("/v1/webhooks/lago", lago_webhook_endpoint(services), methods=["POST"]),
+        *challenge_routes(services),
         *graphiql_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -24,73 +24,24 @@ from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from gateway.caller import sign_in
 from gateway.context import Context
 from gateway.csrf import csrf_refusal
 from gateway.errors import (
     ErrorCode,
     GatewayError,
-    PersistedQueryNotFound,
-    RateLimited,
-    Unauthenticated,
 )
 from gateway.graphiql import render_graphiql
 from gateway.requestlog import current_request
-from gateway.responses import error_response
+from gateway.responses import error_response, gateway_error_response
 from gateway.services import Services
-from gateway.sockets import LegacyWSHandler, TransportWSHandler, client_address
+from gateway.sockets import LegacyWSHandler, TransportWSHandler
 from schema.response_cache import ResponseCachePolicy, ResponseCaching
 
 log = logging.getLogger("gateway.view")
 
 # Errors that mean "the request was wrong", so the whole response is a 400 (DESIGN §6).
 _REQUEST_ERRORS = {ErrorCode.BAD_USER_INPUT.value, ErrorCode.QUERY_TOO_COMPLEX.value}
-
-
-def gateway_error_response(exc: GatewayError) -> Response:
-    """A :class:`GatewayError` as an HTTP answer, with the headers its status calls for."""
-    headers = {}
-    if exc.http_status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="ops-gateway"'
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    elif exc.http_status == 503:  # a backend (the store) lost for a moment: retry soon
-        headers["Retry-After"] = "1"
-    elif isinstance(exc, PersistedQueryNotFound):  # never cached: the next try registers it
-        headers["Cache-Control"] = "private, no-cache, must-revalidate"
-    return error_response(exc.http_status, exc.code, exc.message, headers)
-
-
-async def sign_in(services: Services, request: Request) -> Context:
-    """The caller's context for an HTTP request: authenticated (401; 429 once its address
-    has failed too often), within the rate limit of its subject (429), with its roles and
-    permissions resolved."""
-    authorization = request.headers.get("authorization")
-    address = client_address(request)
-    wait = services.lockout.refused_for(address)
-    if wait is not None:
-        raise RateLimited("too many failed authentications; retry later", retry_after=wait)
-    try:
-        signed = await services.signin.sign_in(authorization)
-    except Unauthenticated:
-        # A request with no credential at all guesses nothing; only wrong ones count.
-        if authorization and (wait := await services.lockout.failed(address)) is not None:
-            raise RateLimited(
-                "too many failed authentications; retry later", retry_after=wait
-            ) from None
-        raise
-    principal = signed.principal
-    if (info := current_request.get()) is not None:
-        info.subject = principal.subject
-    retry_after = await services.rate_limiter.hit(principal.subject)
-    if retry_after is not None:
-        raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
-    return Context(
-        services=services,
-        request=request,
-        principal=principal,
-        roles=signed.roles,
-        permissions=signed.permissions,
-    )
 
 
 class GatewayGraphQL(GraphQL[Context, None]):

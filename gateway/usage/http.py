@@ -15,10 +15,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.caller import sign_in
 from gateway.errors import BadUserInput, ErrorCode, Forbidden, GatewayError
-from gateway.responses import error_response
+from gateway.responses import error_response, gateway_error_response
 from gateway.usage.events import InvalidBatch
-from gateway.view import gateway_error_response, sign_in
 
 if TYPE_CHECKING:
     from gateway.services import Services

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import strawberry
 
 from gateway.backends.traefik.loaders import TraefikMetricsLoader, TraefikServiceLoader
+from gateway.backends.traefik.metrics import CSV_COLUMNS
 from gateway.backends.traefik.models import Middleware, Router, Service
 from gateway.context import Info
 from gateway.jobs.records import JobRecord
-from gateway.traffic.metrics import CSV_COLUMNS
 from gateway.traffic.service import RENEWAL_JOB
 from schema.cache_control import cache_control
 from schema.cost import BACKEND

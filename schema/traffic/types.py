@@ -9,10 +9,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.backends.docker.client import Container
+from gateway.backends.traefik.metrics import ServiceMetrics
 from gateway.backends.traefik.models import Middleware, Router
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.discovery import Suggestion
-from gateway.traffic.metrics import ServiceMetrics
 from schema.timestamps import ts
 
 

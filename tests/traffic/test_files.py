@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gateway.backends.traefik.metrics import quantile
 from gateway.errors import BadUserInput
 from gateway.traffic.acme_json import AcmeJson
 from gateway.traffic.dynamic_dir import DynamicDir, check_hostname, validate_config
-from gateway.traffic.metrics import quantile
 from tests.traffic.certs import make_cert, write_acme_json
 
 ROUTE = {

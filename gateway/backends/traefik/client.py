@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.backends.base import BackendClient, CallObserver
+from gateway.backends.traefik.metrics import MetricsSnapshot
 from gateway.backends.traefik.models import EntryPoint, Middleware, Router, Service
 from gateway.backends.windows import plan_window
 from gateway.errors import BackendError, BackendNotFound
 from gateway.settings import Settings
-from gateway.traffic.metrics import MetricsSnapshot
 
 PER_PAGE = 100
 MAX_PAGES = 200  # 20,000 objects: beyond that the header is lying, not the config

@@ -8,8 +8,8 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from gateway.backends.traefik.client import TraefikClient
+from gateway.backends.traefik.metrics import MetricsSnapshot
 from gateway.backends.traefik.models import Service
-from gateway.traffic.metrics import MetricsSnapshot
 
 COLLECTIONS = ("overview", "version", "entrypoints", "routers", "services", "middlewares")
 
