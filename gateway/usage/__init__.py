@@ -1,0 +1,1 @@
+"""Usage: ingestion, prices, rollups, the Lago outbox, live events."""
