@@ -50,15 +50,19 @@ def backend_span(
         yield span
 
 
-def end_backend_span(span: Span | None, **attributes: Any) -> None:
+def end_backend_span(
+    span: Span | None, status: int | None, retries: int, breaker: str, error: str | None
+) -> None:
     if span is None:
         return
     from opentelemetry.trace import Status, StatusCode
 
-    for key, value in attributes.items():
-        if value is not None:
-            span.set_attribute(key, value)
-    if attributes.get("error.type"):
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
+    span.set_attribute("retries", retries)
+    span.set_attribute("breaker.state", breaker)
+    if error is not None:
+        span.set_attribute("error.type", error)
         span.set_status(Status(StatusCode.ERROR))
 
 

@@ -19,17 +19,16 @@ from urllib.parse import urlencode
 
 import httpx
 
-from gateway.backends.breaker import BreakerState, CircuitBreaker
-from gateway.backends.failures import BREAKER_STATUSES, SENSITIVE_HEADER, map_error, short_path
+from gateway.backends.attempts import send_with_retries
+from gateway.backends.breaker import CircuitBreaker
+from gateway.backends.failures import SENSITIVE_HEADER, map_error
 from gateway.backends.observer import CallObserver, Outcome, notify, outcome_of
-from gateway.backends.retry import retry_budget, retry_delay
+from gateway.backends.retry import retry_budget
 from gateway.backends.transport import FastTransport
-from gateway.errors import BackendError, BackendTimeout, CircuitOpen, NotConfigured
+from gateway.errors import BackendError, NotConfigured
 from gateway.spans import backend_span, end_backend_span, url_template
 
 log = logging.getLogger(__name__)
-MIN_ATTEMPT = 0.05
-"""Seconds a retry must still have before the deadline to be worth sending."""
 
 __all__ = ["BackendClient", "CallObserver"]  # other modules import both from here
 
@@ -261,15 +260,9 @@ class BackendClient:
                     self.failures += outcome != "ok"
                     seconds = time.perf_counter() - started
                     notify(self.observer, self.name, method, outcome, seconds)
-                end_backend_span(
-                    span,
-                    **{
-                        "http.response.status_code": status,
-                        "retries": max(0, self.attempts - attempts - 1),
-                        "breaker.state": self.breaker.state.value,
-                        "error.type": outcome if outcome not in (None, "ok") else None,
-                    },
-                )
+                failed = outcome if outcome not in (None, "ok") else None
+                retried = max(0, self.attempts - attempts - 1)
+                end_backend_span(span, status, retried, self.breaker.state.value, failed)
 
     async def _send(
         self,
@@ -281,56 +274,9 @@ class BackendClient:
         retries: int,
         accept: Collection[int],
     ) -> httpx.Response:
-        assert self._client is not None and self._slots is not None
-        if self.breaker.state is BreakerState.OPEN:  # fail fast, without queueing for a slot
-            raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
-        attempt, deadline = 0, 0.0
-        while True:
-            response: httpx.Response | None = None
-            failure: httpx.HTTPError | None = None
-            async with self._slots:
-                # Asked again after the wait for a slot: calls queued behind a failing backend
-                # fail fast once it opens. Only the first attempt may take the half-open trial.
-                if not (
-                    self.breaker.allow()
-                    if attempt == 0
-                    else self.breaker.state is not BreakerState.OPEN
-                ):
-                    raise CircuitOpen(f"{self.name}: circuit open", backend=self.name)
-                if attempt == 0:
-                    # The timeout bounds the call from its first attempt on, retries and their
-                    # waits included (a GraphQL answer waits on it); our own queue for a slot
-                    # does not count.
-                    deadline = time.monotonic() + send["timeout"]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:  # a retry waited for a slot past the deadline
-                    raise BackendTimeout(
-                        f"{self.name} timed out on {method} {short_path(path)}",
-                        backend=self.name,
-                    )
-                self.attempts += 1
-                try:
-                    response = await self._client.request(
-                        method, url, **{**send, "timeout": remaining}
-                    )
-                except httpx.HTTPError as exc:
-                    failure = exc
-            delay = retry_delay(attempt, response, self.backoff, self.retry_after_cap)
-            in_time = delay is not None and time.monotonic() + delay + MIN_ATTEMPT < deadline
-            if delay is not None and attempt < retries and in_time:
-                log.info("%s %s %s: retry in %.2fs", self.name, method, short_path(path), delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-                continue
-            if failure is not None or response.status_code in BREAKER_STATUSES:
-                self.breaker.record_failure()
-            else:
-                self.breaker.record_success()
-            if failure is not None:
-                raise self._map_error(method, path, failure) from failure
-            if response.status_code >= 400 and response.status_code not in accept:
-                raise self._map_error(method, path, response)
-            return response
+        return await send_with_retries(
+            self, method, path, url, send, retries=retries, accept=accept
+        )
 
     def _map_error(
         self, method: str, path: str, failure: httpx.HTTPError | httpx.Response
