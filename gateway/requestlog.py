@@ -44,11 +44,15 @@ def request_id() -> str | None:
     return info.id if info is not None else None
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _ids(scope: Scope) -> tuple[str | None, str | None]:
+    """The client's ``X-Request-ID`` and ``traceparent``, in one pass over the headers."""
+    given = traceparent = None
     for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+        if key == b"x-request-id":
+            given = value.decode("latin-1")
+        elif key == b"traceparent":
+            traceparent = value.decode("latin-1")
+    return given, traceparent
 
 
 class RequestLog:
@@ -62,9 +66,9 @@ class RequestLog:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given, parent = _ids(scope)
         rid = given if given and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
-        traceparent = _TRACEPARENT.fullmatch(_header(scope, b"traceparent") or "")
+        traceparent = _TRACEPARENT.fullmatch(parent or "")
         info = RequestInfo(id=rid, trace_id=traceparent.group(1) if traceparent else None)
         token = current_request.set(info)
         status = 0

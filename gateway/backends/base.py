@@ -243,7 +243,9 @@ class BackendClient:
             if propagated:  # tracing: the backend continues the client's trace
                 send["headers"] = {**(headers or {}), **propagated}
             try:
-                response = await self._send(method, path, url, send, retries=retries, accept=accept)
+                response = await send_with_retries(
+                    self, method, path, url, send, retries=retries, accept=accept
+                )
                 status = response.status_code
                 result = self._decode(response) if decode else response
                 outcome = "ok"
@@ -263,20 +265,6 @@ class BackendClient:
                 failed = outcome if outcome not in (None, "ok") else None
                 retried = max(0, self.attempts - attempts - 1)
                 end_backend_span(span, status, retried, self.breaker.state.value, failed)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        url: str,
-        send: dict[str, Any],
-        *,
-        retries: int,
-        accept: Collection[int],
-    ) -> httpx.Response:
-        return await send_with_retries(
-            self, method, path, url, send, retries=retries, accept=accept
-        )
 
     def _map_error(
         self, method: str, path: str, failure: httpx.HTTPError | httpx.Response

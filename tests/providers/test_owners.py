@@ -14,6 +14,13 @@ LIST = """query($owner: String, $platform: Boolean) { providers {
 } }"""
 
 
+async def openai(gw: Gateway, sb: ServedSandbox, name: str, **extra: Any) -> dict[str, Any]:
+    """An OpenAI provider on the sandbox (``owner=``, ``token=`` as ``create`` takes them)."""
+    return await create(
+        gw, kind="openai", name=name, base_url=sb.url("openai"), api_key=sb.key("openai"), **extra
+    )
+
+
 async def names(gw: Gateway, token: str, **args: Any) -> list[str]:
     body = await gw.gql(LIST, args, token=token)
     found = data(body, "providers")["list"]
@@ -28,14 +35,11 @@ async def test_each_sees_the_platform_and_its_own(
     alice = await gateway.token("developer", subject="alice")
     bob = await gateway.token("developer", subject="bob")
     viewer = await gateway.token("viewer", subject="vera")
-    await create(gateway, kind="openai", name="Platform", base_url=sb.url("openai"),
-                 api_key=sb.key("openai"))  # fmt: skip
-    mine = await create(gateway, kind="openai", name="Mine", base_url=sb.url("openai"),
-                        api_key=sb.key("openai"), owner="alice", token=alice)  # fmt: skip
+    await openai(gateway, sb, "Platform")
+    mine = await openai(gateway, sb, "Mine", owner="alice", token=alice)
     assert mine["__typename"] == "Provider"
     # Names are per owner: bob's "Mine" is no clash, and says nothing about alice's.
-    bobs = await create(gateway, kind="openai", name="Mine", base_url=sb.url("openai"),
-                        api_key=sb.key("openai"), owner="bob", token=bob)  # fmt: skip
+    bobs = await openai(gateway, sb, "Mine", owner="bob", token=bob)
     assert bobs["__typename"] == "Provider"
 
     assert await names(gateway, alice) == ["Mine", "Platform"]
@@ -64,8 +68,7 @@ async def test_only_ones_own_or_an_admin_changes_a_provider(
     sb = providers_sandbox
     alice = await gateway.token("developer", subject="alice")
     bob = await gateway.token("developer", subject="bob")
-    bobs = await create(gateway, kind="openai", name="Bob's", base_url=sb.url("openai"),
-                        api_key=sb.key("openai"), owner="bob", token=bob)  # fmt: skip
+    bobs = await openai(gateway, sb, "Bob's", owner="bob", token=bob)
     id = bobs["id"]
     attempts = [
         (UPDATE, {"input": {"id": id, "name": "taken"}}, "updateProvider"),
@@ -86,8 +89,7 @@ async def test_only_ones_own_or_an_admin_changes_a_provider(
     toggled = data(await gateway.gql(TOGGLE, {"id": id}), "toggleProvider")
     assert toggled["enabled"] is False
     # providers:write is enough to delete one's own, not the platform's.
-    platform = await create(gateway, kind="openai", name="P", base_url=sb.url("openai"),
-                            api_key=sb.key("openai"))  # fmt: skip
+    platform = await openai(gateway, sb, "P")
     kept = data(await gateway.gql(DELETE, {"id": platform["id"]}, token=bob), "deleteProvider")
     assert kept["code"] == "FORBIDDEN"
     gone = data(await gateway.gql(DELETE, {"id": id}, token=bob), "deleteProvider")
