@@ -95,24 +95,25 @@ def test_others_are_served_while_fifty_slow_clients_hold_connections(
     url, token, port = served
     headers = {"Authorization": f"Bearer {token}"}
 
-    def p99_of_me(client: httpx.Client) -> float:
+    def times_of_me(client: httpx.Client) -> list[float]:
         times = []
-        for _ in range(40):
+        for _ in range(60):
             started = time.perf_counter()
             response = client.post(
                 f"{url}/graphql", json={"query": "{ me { subject } }"}, headers=headers
             )
             assert response.status_code == 200
             times.append(time.perf_counter() - started)
-        return statistics.quantiles(times, n=100)[98]
+        return times
 
     with httpx.Client(timeout=10) as client:
-        normal = p99_of_me(client)
+        times_of_me(client)  # warm-up: the first requests pay for caches and the pool
+        normal = times_of_me(client)
         attackers = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
         try:
             for sock in attackers:
                 sock.send(b"GET /graphql HTTP/1.1\r\nHost: x\r\n")
-            during = p99_of_me(client)
+            during = times_of_me(client)
             time.sleep(LIMIT + 0.5)
             for sock in attackers:  # each was answered 408 and closed by the server
                 sock.settimeout(2)
@@ -120,4 +121,9 @@ def test_others_are_served_while_fifty_slow_clients_hold_connections(
         finally:
             for sock in attackers:
                 sock.close()
-    assert during < max(2 * normal, normal + 0.02), (normal, during)
+    # The median is the steady figure on a shared CI machine (one scheduler hiccup moves a
+    # p99 of 60 samples; bench/hostile.py reports p99 over thousands). No request may wait
+    # anywhere near the slow clients' deadline: they hold connections, not the event loop.
+    usual, slowed = statistics.median(normal), statistics.median(during)
+    assert slowed < max(2 * usual, usual + 0.02), (usual, slowed)
+    assert max(during) < LIMIT / 2, max(during)
