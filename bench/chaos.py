@@ -16,7 +16,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,29 @@ from bench.chaos_cells import (
     dashboard,
     judge,
 )
+from bench.chaos_mutations import MUTATION_BACKENDS, AcmeDirectory, run_cell
 from bench.reliability import write_section
 
 TITLE = "Backend fault matrix (`make chaos`)"
 
 
+@dataclass(slots=True)
+class Served:
+    """A sandbox the rig serves beside the suite's (pebble's directory)."""
+
+    app: Any
+    url: str
+    stop: Callable[[], None]
+
+
 class Rig:
-    """The sandboxes, a gateway pointed at them, and an admin token."""
+    """The sandboxes, pebble when installed, a gateway pointed at them, an admin token."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+        self.extra: dict[str, Served] = {}
+        self.missing: dict[str, str] = {}
+        """Backends left out of the matrix, and why."""
 
     @contextmanager
     def running(self) -> Iterator[Rig]:
@@ -52,10 +66,11 @@ class Rig:
         from gateway.sandbox.suite import SandboxSuite
         from gateway.settings import Settings
 
-        suite = SandboxSuite(workdir=self.workdir / "sandboxes")
-        suite.start()
-        self.suite = suite
-        try:
+        with ExitStack() as stack:
+            suite = SandboxSuite(workdir=self.workdir / "sandboxes")
+            suite.start()
+            stack.callback(suite.stop)
+            self.suite = suite
             env = {
                 "GATEWAY_STORE": f"sqlite:///{self.workdir / 'gateway.db'}",
                 "GATEWAY_DATA_DIR": str(self.workdir),
@@ -66,26 +81,61 @@ class Rig:
                 "GATEWAY_RATE_PER_SECOND": "1000000",
                 "GATEWAY_RATE_BURST": "1000000",
                 **suite.environ(),
+                **self._acme(stack),
             }
             self.env = env
             self.token = create_token(scrubbed(env), subject="chaos", role="admin")
             settings = Settings.from_env(env)
             self.url, stop = serve_in_thread(suite.create_app(settings), grace=0.5)
-            self.client = httpx.Client(
-                base_url=self.url,
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=TIMEOUT * 10,
+            stack.callback(stop)
+            self.client = stack.enter_context(
+                httpx.Client(
+                    base_url=self.url,
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    timeout=TIMEOUT * 10,
+                )
             )
-            try:
-                yield self
-            finally:
-                self.client.close()
-                stop()
-        finally:
-            suite.stop()
+            yield self
+
+    def _acme(self, stack: ExitStack) -> dict[str, str]:
+        """Pebble behind a faultable directory; nothing (and a reason) when not installed."""
+        from gateway.sandbox.base import serve_in_thread
+        from gateway.sandbox.pebble import PebbleMissing, pebble_server
+
+        try:
+            pebble = stack.enter_context(pebble_server())
+        except PebbleMissing as exc:
+            self.missing["acme"] = str(exc)
+            return {}
+        app = AcmeDirectory(upstream=pebble.directory_url, ca_bundle=pebble.ca_bundle)
+        url, stop = serve_in_thread(app, grace=0.5)
+        self.extra["acme"] = served = Served(app, url, stop)
+        stack.callback(lambda: served.stop())
+        return {"ACME_DIRECTORY_URL": f"{url}/dir", "ACME_CA_BUNDLE": pebble.ca_bundle}
+
+    def served(self, backend: str) -> Any:
+        """The running sandbox (app, url, stop) that plays ``backend``."""
+        if backend in self.extra:
+            return self.extra[backend]
+        spec = BACKENDS.get(backend) or MUTATION_BACKENDS[backend]
+        return self.suite.running[spec.sandbox]
+
+    def backends(self) -> list[str]:
+        """Every backend whose sandbox runs: the dashboard's, then the mutations'."""
+        names = [b for b in BACKENDS if BACKENDS[b].sandbox in self.suite.running]
+        names += [
+            b
+            for b, spec in MUTATION_BACKENDS.items()
+            if b in self.extra or spec.sandbox in self.suite.running
+        ]
+        return names
+
+    def clear_faults(self) -> None:
+        for served in [*self.suite.running.values(), *self.extra.values()]:
+            served.app.clear_faults()
 
     def sandbox(self, backend: str) -> Any:
-        return self.suite.app(BACKENDS[backend].sandbox)
+        return self.served(backend).app
 
     def query(self, document: str) -> tuple[int, dict[str, Any], str, float]:
         started = time.perf_counter()
@@ -101,7 +151,7 @@ class Rig:
     def refuse(self, backend: str) -> Callable[[], None]:
         from gateway.sandbox.base import serve_in_thread
 
-        running = self.suite.running[BACKENDS[backend].sandbox]
+        running = self.served(backend)
         port = int(running.url.rsplit(":", 1)[1])
         running.stop()
 
@@ -127,25 +177,27 @@ def run_matrix(
     rig: Rig, *, backends: list[str] | None = None, faults: list[str] | None = None
 ) -> list[CellResult]:
     results: list[CellResult] = []
-    names = backends or [b for b in BACKENDS if BACKENDS[b].sandbox in rig.suite.running]
+    names = backends or rig.backends()
     for index, (fault_name, inject) in enumerate((f, FAULTS[f]) for f in (faults or list(FAULTS))):
         for offset, backend in enumerate(names):
             cell = index * len(names) + offset
-            args = {b: 0 for b in BACKENDS}
+            args = dict.fromkeys(BACKENDS, 0)
             baseline = rig.healthy(args)
-            # The faulted domain asks for something new (caches cannot answer for it).
-            args[backend] = 1 + cell
             undo = inject(rig, backend)
             try:
-                status, body, text, elapsed = rig.query(dashboard(args))
+                if backend in MUTATION_BACKENDS:
+                    result = run_cell(rig, backend, fault_name, baseline)
+                else:
+                    # The faulted domain asks for something new (no cache holds the answer).
+                    args[backend] = 1 + cell
+                    status, body, text, elapsed = rig.query(dashboard(args))
+                    slow = fault_name.startswith("slow")
+                    result = judge(
+                        backend, fault_name, status, body, text, elapsed, baseline, slow=slow
+                    )
             finally:
                 undo()
-                for other in BACKENDS.values():
-                    app = rig.suite.running.get(other.sandbox)
-                    if app is not None:
-                        app.app.clear_faults()
-            slow = fault_name.startswith("slow")
-            result = judge(backend, fault_name, status, body, text, elapsed, baseline, slow=slow)
+                rig.clear_faults()
             results.append(result)
             print(result.line(), flush=True)
     return results
@@ -155,7 +207,7 @@ def run_breakers(rig: Rig, *, backends: list[str] | None = None) -> list[Breaker
     """A standing 500: the circuit opens (calls fail fast) within a few queries, and closes
     again within the reset time once the backend answers."""
     out: list[BreakerResult] = []
-    names = backends or [b for b in BACKENDS if BACKENDS[b].sandbox in rig.suite.running]
+    names = [b for b in backends or rig.backends() if b in BACKENDS]
     for backend in names:
         args = {b: 0 for b in BACKENDS}
         rig.healthy(args)
@@ -181,7 +233,7 @@ def run_breakers(rig: Rig, *, backends: list[str] | None = None) -> list[Breaker
     return out
 
 
-def report(cells: list[CellResult], breakers: list[BreakerResult]) -> str:
+def report(cells: list[CellResult], breakers: list[BreakerResult], missing: dict[str, str]) -> str:
     faults = list(dict.fromkeys(c.fault for c in cells))
     backends = list(dict.fromkeys(c.backend for c in cells))
     by = {(c.backend, c.fault): c for c in cells}
@@ -208,12 +260,18 @@ def report(cells: list[CellResult], breakers: list[BreakerResult]) -> str:
         lines += [f"- {c.backend} / {c.fault}: {'; '.join(c.problems)}" for c in failed]
     lines += [
         "",
-        "Not in this matrix: ACME (renewal jobs run against pebble in `tests/traffic`, and a "
-        "failed renewal ends as a failed job with its code) and the LLM providers (a failed "
-        "`testProvider` is data: `ProviderTestError { code }`, covered in `tests/providers`). "
-        "The Hub's client (`huggingface_hub`) retries 5xx, 429 and broken connections "
-        "itself, so those cells end as `BACKEND_TIMEOUT` at the deadline rather than at once.",
+        "`provider` and `acme` are reached by mutations only, and their failures are data: "
+        "the provider cell is `testProvider` on the sandbox's OpenAI provider (`timeoutSeconds` "
+        "= the backend timeout), its code a `ProviderTestErrorCode`; the acme cell is a "
+        "`renewCertificate` job against pebble, whose directory (the first call of every "
+        "order) carries the fault, and the job's final `error.code` (transient faults are "
+        "retried: 3 attempts with backoff, so its bound is 3 timeouts plus 2.5 s). Both also "
+        "send the dashboard query while the fault stands: every domain must answer as "
+        "without it. The Hub's client (`huggingface_hub`) retries 5xx, 429 and broken "
+        "connections itself, so those cells end as `BACKEND_TIMEOUT` at the deadline rather "
+        "than at once.",
     ]
+    lines += [f"Not in this run: {b} ({why})." for b, why in missing.items()]
     if breakers:
         lines += [
             "",
@@ -228,7 +286,9 @@ def report(cells: list[CellResult], breakers: list[BreakerResult]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
-    parser.add_argument("--backend", action="append", choices=sorted(BACKENDS))
+    parser.add_argument(
+        "--backend", action="append", choices=sorted([*BACKENDS, *MUTATION_BACKENDS])
+    )
     parser.add_argument("--fault", action="append", choices=list(FAULTS))
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -238,7 +298,7 @@ def main(argv: list[str]) -> int:
     ):
         cells = run_matrix(rig, backends=args.backend, faults=args.fault)
         breakers = run_breakers(rig, backends=args.backend)
-    text = report(cells, breakers)
+    text = report(cells, breakers, rig.missing)
     print("\n" + text)
     if not args.no_write and not (args.backend or args.fault):
         write_section(TITLE, text)

@@ -164,7 +164,7 @@ class AcmeClient:
             josepy.JWKRSA(key=key),  # type: ignore[arg-type]
             verify_ssl=self.verify,  # type: ignore[arg-type]  # a CA bundle path works too
             user_agent="ops-gateway",
-            timeout=int(self.timeout),
+            timeout=self.timeout,  # type: ignore[arg-type]  # requests takes a float
         )
         assert self.directory_url is not None
         directory = acme_client.ClientV2.get_directory(self.directory_url, net)
@@ -223,6 +223,10 @@ class AcmeClient:
         except messages.Error as exc:
             detail = exc.detail or exc.description or exc.typ
             raise BackendError(f"acme CA refused: {str(detail)[:200]}", backend=self.name) from None
+        except KeyError as exc:  # the library reads the CA's documents by key, e.g. the directory
+            raise BackendError(
+                f"acme: the CA's answer lacks {str(exc)[:120]}", backend=self.name
+            ) from None
         except (errors.Error, ValueError, requests.RequestException, josepy.errors.Error) as exc:
             raise BackendError(
                 f"acme failed: {type(exc).__name__}: {str(exc)[:160]}", backend=self.name
