@@ -14,6 +14,7 @@ call of every order; the rest of the order talks to pebble itself.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,8 +49,10 @@ class AcmeDirectory(Sandbox):
     """Pebble's directory (``/dir``) served over HTTP with fault knobs."""
 
     def __init__(self, *, upstream: str, ca_bundle: str) -> None:
+        trust = ssl.create_default_context(cafile=ca_bundle)
+
         async def directory(request: Request) -> Response:
-            async with httpx.AsyncClient(verify=ca_bundle, timeout=10) as client:
+            async with httpx.AsyncClient(verify=trust, timeout=10) as client:
                 answer = await client.get(upstream)
             return Response(answer.content, answer.status_code, media_type="application/json")
 

@@ -1,11 +1,13 @@
 """Kill loops (issue 13, part 4), run by ``make chaos`` after the fault matrix.
 
-One ``ops-gateway serve`` on a SQLite store, the Lago and Hub sandboxes in this process.
-An ingestion load runs throughout (every batch retried with the same ids until
-acknowledged) while, each cycle, a model download is started and the server is SIGKILLed
-and started again. Afterwards: every acknowledged event is counted once by
-``usage { overview }`` and held once by Lago (receipts per ``transaction_id`` counted), and
-no download is left "running" by a process that no longer exists.
+One ``ops-gateway serve`` on a SQLite store, the Lago and Hub sandboxes in this process,
+and pebble (the ACME test server) behind a directory that answers after 1 s when pebble is
+installed. An ingestion load runs throughout (every batch retried with the same ids until
+acknowledged) while, each cycle, a model download and a certificate renewal are started
+and the server is SIGKILLed and started again. Afterwards: every acknowledged event is
+counted once by ``usage { overview }`` and held once by Lago (receipts per
+``transaction_id`` counted), and no download or renewal is left "running" by a process
+that no longer exists.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,15 @@ import httpx
 from bench.cluster import Cluster
 from bench.ingest_load import IngestLoad
 from bench.reliability import write_section
+from gateway.sandbox.acme_seed import CERTIFICATES
 
 TITLE = "Kill loops (`make chaos`)"
 DOWNLOAD = """mutation($repo: String!) { downloadModel(input: {repoId: $repo}) {
   ... on DownloadJob { id state } ... on ModelsError { code message } } }"""
 JOBS = "{ models { downloads(first: 100) { nodes { id state } } } }"
+RENEW = """mutation($d: String!) { renewCertificate(domain: $d) {
+  ... on RenewalJob { id state } ... on TrafficError { code message } } }"""
+RENEWALS = "{ traffic { renewals(first: 100) { id state } } }"
 OVERVIEW = "{ usage { overview(days: 1) { requests billing { backlog } } } }"
 REPOS = ("acme/mini-bert", "acme/embed-small", "acme/tiny-llama-1b-GGUF")
 
@@ -42,6 +49,9 @@ class KillLoopResult:
     resent: int = 0
     failed_posts: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
+    renewals: dict[str, int] = field(default_factory=dict)
+    no_acme: str | None = None
+    """Why no renewals ran (pebble not installed)."""
     restart_seconds: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -52,18 +62,22 @@ class KillLoopResult:
     def report(self) -> str:
         restart = max(self.restart_seconds, default=0.0)
         lines = [
-            f"{self.cycles} cycles of: a model download started, the server SIGKILLed under "
-            "a steady ingestion load (4 posters, batches of 20, each retried with the same ids "
-            "until acknowledged), started again. SQLite store; Lago and Hub sandboxes.",
+            f"{self.cycles} cycles of: a model download and a certificate renewal started, "
+            "the server SIGKILLed under a steady ingestion load (4 posters, batches of 20, "
+            "each retried with the same ids until acknowledged), started again. SQLite store; "
+            "Lago and Hub sandboxes; pebble behind a directory answering after 1 s, so each "
+            "renewal is running at the kill.",
             "",
             "| cycles | events acknowledged | counted by overview | held by Lago | re-sent "
             "to Lago (same transaction_id) | POSTs failed and retried | downloads after "
-            "the loop | slowest restart |",
-            "|---:|---:|---:|---:|---:|---|---|---:|",
+            "the loop | renewals after the loop | slowest restart |",
+            "|---:|---:|---:|---:|---:|---|---|---|---:|",
             f"| {self.cycles} | {self.acknowledged:,} | {self.counted:,} | {self.in_lago:,} "
             f"| {self.resent} | {_fmt(self.failed_posts)} | {_fmt(self.jobs)} "
-            f"| {restart:.1f} s |",
+            f"| {(self.no_acme and 'not run') or _fmt(self.renewals)} | {restart:.1f} s |",
         ]
+        if self.no_acme:
+            lines += ["", f"No renewals: {self.no_acme}."]
         if self.problems:
             lines += ["", "Broken expectations:", "", *(f"- {p}" for p in self.problems)]
         return "\n".join(lines)
@@ -93,6 +107,9 @@ async def kill_loop(*, cycles: int, workdir: Path) -> KillLoopResult:
     from gateway.sandbox.hub import HubSandbox
     from gateway.sandbox.lago import LagoSandbox
 
+    result = KillLoopResult(cycles=cycles)
+    stack = ExitStack()
+    acme_env = _acme(stack, workdir, result)
     lago, hub = LagoSandbox(customers=5), HubSandbox()
     lago_url, stop_lago = serve_in_thread(lago, grace=0.2)
     hub_url, stop_hub = serve_in_thread(hub, grace=0.2)
@@ -108,8 +125,8 @@ async def kill_loop(*, cycles: int, workdir: Path) -> KillLoopResult:
         "HF_ENDPOINT": hub_url,
         "HF_TOKEN": hub.token,
         "HF_HUB_CACHE": str(workdir / "hf-cache"),
+        **acme_env,
     }
-    result = KillLoopResult(cycles=cycles)
     try:
         async with Cluster(env=env, workdir=workdir, size=1, balanced=False) as cluster:
             server = cluster.replicas[0]
@@ -121,6 +138,9 @@ async def kill_loop(*, cycles: int, workdir: Path) -> KillLoopResult:
                     await _until(lambda b=before: len(load.acknowledged) >= b + 100, 30)
                     repo = REPOS[cycle % len(REPOS)]
                     await _gql(server.url, token, DOWNLOAD, repo=repo)
+                    if acme_env:
+                        domain = CERTIFICATES[cycle % len(CERTIFICATES)][0]
+                        await _gql(server.url, token, RENEW, d=domain)
                     await asyncio.sleep(0.5)
                     cluster.kill(server)
                     started = time.monotonic()
@@ -131,7 +151,31 @@ async def kill_loop(*, cycles: int, workdir: Path) -> KillLoopResult:
     finally:
         stop_hub()
         stop_lago()
+        stack.close()
     return result
+
+
+def _acme(stack: ExitStack, workdir: Path, result: KillLoopResult) -> dict[str, str]:
+    """Pebble behind a slow directory, and the settings for it; {} without pebble."""
+    from bench.chaos_mutations import AcmeDirectory
+    from gateway.sandbox.acme_seed import write_acme_json
+    from gateway.sandbox.base import serve_in_thread
+    from gateway.sandbox.pebble import PebbleMissing, pebble_server
+
+    try:
+        pebble = stack.enter_context(pebble_server())
+    except PebbleMissing as exc:
+        result.no_acme = str(exc)
+        return {}
+    directory = AcmeDirectory(upstream=pebble.directory_url, ca_bundle=pebble.ca_bundle)
+    directory.latency = 1.0  # each order's first call: the renewal is running at the kill
+    url, stop = serve_in_thread(directory, grace=0.2)
+    stack.callback(stop)
+    return {
+        "ACME_DIRECTORY_URL": f"{url}/dir",
+        "ACME_CA_BUNDLE": pebble.ca_bundle,
+        "TRAEFIK_ACME_JSON": str(write_acme_json(workdir / "acme.json")),
+    }
 
 
 async def _until(check: Any, within: float) -> None:
@@ -178,8 +222,29 @@ async def _settle(url: str, token: str, lago: Any, load: IngestLoad, r: KillLoop
     stuck = [n for n in nodes if n["state"] in ("RUNNING", "QUEUED")]
     if stuck:
         r.problems.append(f"downloads left running by a killed process: {stuck}")
+    if r.no_acme is None:
+        await _settle_renewals(url, token, r)
     if any(b for b in load.bodies if "Traceback" in b):
         r.problems.append("a traceback in an answer")
+
+
+async def _settle_renewals(url: str, token: str, r: KillLoopResult) -> None:
+    """Every renewal ends (resumed to an end, failed, or interrupted), none stays running."""
+    deadline = time.monotonic() + 45
+    while True:
+        jobs = (await _gql(url, token, RENEWALS))["traffic"]["renewals"]
+        if not any(j["state"] in ("running", "queued") for j in jobs) or (
+            time.monotonic() > deadline
+        ):
+            break
+        await asyncio.sleep(0.5)
+    for job in jobs:
+        r.renewals[job["state"]] = r.renewals.get(job["state"], 0) + 1
+    if len(jobs) != r.cycles:
+        r.problems.append(f"{len(jobs)} renewal jobs for {r.cycles} started")
+    stuck = [j for j in jobs if j["state"] in ("running", "queued")]
+    if stuck:
+        r.problems.append(f"renewals left running by a killed process: {stuck}")
 
 
 def main(argv: list[str]) -> int:
