@@ -21,12 +21,14 @@ async def sign_in(services: Services, request: Request) -> Context:
     address = client_address(request)
     wait = services.lockout.refused_for(address)
     if wait is not None:
+        await services.penalty.serve(address)
         raise RateLimited("too many failed authentications; retry later", retry_after=wait)
     try:
         signed = await services.signin.sign_in(authorization)
     except Unauthenticated:
         # A request with no credential at all guesses nothing; only wrong ones count.
         if authorization and (wait := await services.lockout.failed(address)) is not None:
+            await services.penalty.serve(address)
             raise RateLimited(
                 "too many failed authentications; retry later", retry_after=wait
             ) from None
@@ -36,6 +38,7 @@ async def sign_in(services: Services, request: Request) -> Context:
         info.subject = principal.subject
     retry_after = await services.rate_limiter.hit(principal.subject)
     if retry_after is not None:
+        await services.penalty.serve(principal.subject)
         raise RateLimited("rate limit exceeded; slow down", retry_after=retry_after)
     return Context(
         services=services,

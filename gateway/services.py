@@ -29,10 +29,12 @@ from gateway.auth.tokens import TokenService
 from gateway.auth.watch import AccessWatch
 from gateway.backends.registry import Backends, open_backends
 from gateway.documents import DocumentGate, DocumentMode, DocumentRegistry
+from gateway.inflight import InFlight
 from gateway.jobs import JobRunner
 from gateway.maintenance import StoreMaintenance
 from gateway.metrics import Metrics
 from gateway.models.service import ModelsService
+from gateway.penalty import Penalty
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
@@ -64,6 +66,10 @@ class Services:
     rate_limiter: RateLimiter
     lockout: AuthLockout
     """Failed authentications per client address."""
+    penalty: Penalty
+    """Holds each 429 for GATEWAY_RATE_LIMIT_DELAY: a flood paces itself."""
+    in_flight: InFlight
+    """One subject's requests running at once (GATEWAY_MAX_IN_FLIGHT); more wait."""
     signin: SignInCache
     """Signed-in callers by credential: no store round trip for a known caller."""
     watch: AccessWatch
@@ -212,6 +218,10 @@ class Services:
             authenticator=authenticator,
             rate_limiter=limiter,
             lockout=lockout,
+            penalty=Penalty(
+                delay=settings.limits.rate_limit_delay, held=settings.limits.rate_limit_held
+            ),
+            in_flight=InFlight(limit=settings.limits.max_in_flight),
             signin=SignInCache(authenticator=authenticator, rbac=rbac, watch=watch),
             watch=watch,
             sessions=sessions,

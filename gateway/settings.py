@@ -81,6 +81,12 @@ class Limits:
     """Seconds a request has to deliver its whole body (a body trickled byte by byte)."""
     max_cost: int = 20_000
     """The most a document may cost (schema/cost.py): demand control."""
+    rate_limit_delay: float = 1.0
+    """Seconds a 429 (rate limit, failed sign-ins) is held before it is sent."""
+    rate_limit_held: int = 1024
+    max_in_flight: int = 16
+    """Requests of one subject running at once per replica; more wait their turn."""
+    """Refusals held at once per subject or address; past that they are sent at once."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
@@ -99,6 +105,9 @@ class Limits:
             ),
             header_timeout=_float(env, "GATEWAY_HEADER_TIMEOUT", d.header_timeout),
             body_timeout=_float(env, "GATEWAY_BODY_TIMEOUT", d.body_timeout),
+            rate_limit_delay=_float(env, "GATEWAY_RATE_LIMIT_DELAY", d.rate_limit_delay),
+            rate_limit_held=_int(env, "GATEWAY_RATE_LIMIT_HELD", d.rate_limit_held),
+            max_in_flight=_int(env, "GATEWAY_MAX_IN_FLIGHT", d.max_in_flight),
             max_cost=_int(env, "GATEWAY_MAX_COST", d.max_cost),
         )
 

@@ -106,6 +106,8 @@ class _Gate:
             extensions["retryAfter"] = round(wait, 3)
         else:
             return None
+        if ctx.principal is not None:  # a flood of refused subscribes paces itself
+            await ctx.services.penalty.serve(ctx.principal.subject)
         return GraphQLError(message, extensions=extensions).formatted
 
     async def document_refusal(self, payload: Any) -> dict[str, Any] | None:

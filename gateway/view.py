@@ -104,8 +104,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             reason := csrf_refusal(request.method, request.headers)
         ):
             raise HTTPException(400, reason)
-        request.state.context = await sign_in(services, request)
-        return await self.run(request)
+        context = request.state.context = await sign_in(services, request)
+        async with services.in_flight.slot(context.principal.subject):
+            return await self.run(request)
 
     async def parse_http_body(self, request: Any) -> Any:
         """A JSON POST parsed once, here (Strawberry would parse the content type with the

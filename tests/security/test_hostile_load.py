@@ -96,3 +96,45 @@ async def test_one_websocket_subscribing_thousands_of_times_is_bounded(
     # Either refused one by one (operation cap, subscribe budget) or the socket closed:
     # never 5,000 live subscriptions.
     assert errors > 0 or ws.close_code in (4429, 4400), (errors, ws.close_code)
+
+
+async def test_a_burst_from_one_token_is_paced_while_others_are_served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """64 connections resending at once for 3 s: each 429 is held for about
+    GATEWAY_RATE_LIMIT_DELAY (so the flood paces itself) and carries Retry-After; no more
+    than the bucket allows gets through; the other subject is answered throughout."""
+    env = {"GATEWAY_RATE_PER_SECOND": "10", "GATEWAY_RATE_BURST": "20"}
+    roles = {"good": "viewer", "flood": "viewer"}
+    with served_gateway(tmp_path_factory.mktemp("burst"), roles=roles, env=env) as gateway:
+        url, good, flood = gateway.url, gateway.tokens["good"], gateway.tokens["flood"]
+        refused: list[float] = []
+        allowed = 0
+        stop = time.monotonic() + 3.0
+
+        async def attacker(client: httpx.AsyncClient) -> None:
+            nonlocal allowed
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                response = await client.post("/graphql", json=ME)
+                if response.status_code == 429:
+                    assert response.headers["Retry-After"]
+                    refused.append(time.perf_counter() - started)
+                else:
+                    assert response.status_code == 200, response.text
+                    allowed += 1
+
+        limits = httpx.Limits(max_connections=64)
+        headers = {"Authorization": f"Bearer {flood}"}
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=headers) as bad,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            flood_task = asyncio.gather(*(attacker(bad) for _ in range(64)))
+            await asyncio.sleep(0.5)
+            assert await _p99(client, good, n=20) < 1.0, "others are served meanwhile"
+            await flood_task
+    assert allowed <= 20 + 10 * 4, allowed  # the bucket, refilled for the window
+    assert min(refused) > 0.45, "each 429 is held for about the delay (1 s, +-50%)"
+    # Held, 64 connections send about 64 requests a second, not thousands.
+    assert len(refused) < 64 * 4 / 0.5, len(refused)

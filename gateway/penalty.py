@@ -1,0 +1,42 @@
+"""The refused request's 429, held for a moment (``GATEWAY_RATE_LIMIT_DELAY``).
+
+A client that ignores ``Retry-After`` and resends at once would cost a replica a whole
+request's work per 429, as fast as its connections allow: a burst from one token would
+then starve every other caller of the event loop. Held for the delay, each of its
+connections sends at most one request per delay, whatever the client does. At most
+``held`` refusals per key wait at once, so memory stays bounded; past that, the 429 goes
+at once. Each wait is drawn between half and one and a half times the delay: refusals
+that arrived together would otherwise come back together, and so would the flood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+
+class Penalty:
+    def __init__(self, *, delay: float, held: int) -> None:
+        self.delay = delay
+        self.held = held
+        self._waiting: dict[str, int] = {}
+
+    async def serve(self, key: str) -> None:
+        """Wait out the delay before ``key``'s refusal is answered (unless too many wait)."""
+        waiting = self._waiting.get(key, 0)
+        if self.delay <= 0 or waiting >= self.held:
+            return
+        self._waiting[key] = waiting + 1
+        try:
+            await asyncio.sleep(self.delay * random.uniform(0.5, 1.5))
+        finally:
+            left = self._waiting[key] - 1
+            if left:
+                self._waiting[key] = left
+            else:
+                del self._waiting[key]
+
+    @property
+    def waiting(self) -> int:
+        """Refusals being held now (all keys)."""
+        return sum(self._waiting.values())
