@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fuzz chaos soak bench lint demo schema clean
+.PHONY: run test fuzz chaos soak hostile bench lint demo schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ chaos: $(STAMP)
 # 200 clients for 60 s (SOAK_ARGS="--seconds 600" for longer) on 1 and 2 workers.
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+# Hostile clients at full size (a 50,000-request burst from one token, 10,000 subscribes,
+# 2,000 idle websockets, slowloris, trickled bodies) while another subject is timed.
+hostile: $(STAMP)
+	$(BIN)/python -m bench.hostile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

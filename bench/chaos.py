@@ -51,8 +51,13 @@ class Served:
 class Rig:
     """The sandboxes, pebble when installed, a gateway pointed at them, an admin token."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, child: bool = False) -> None:
         self.workdir = workdir
+        self.child = child
+        """Serve the gateway from ``ops-gateway serve`` in a child process (its memory is
+        then its own: the fuzz report measures it), not from a thread of this one."""
+        self.pid = os.getpid()
+        """The process serving the gateway."""
         self.extra: dict[str, Served] = {}
         self.missing: dict[str, str] = {}
         """Backends left out of the matrix, and why."""
@@ -87,7 +92,11 @@ class Rig:
             self.token = create_token(scrubbed(env), subject="chaos", role="admin")
             settings = Settings.from_env(env)
             self.url, stop = serve_in_thread(suite.create_app(settings), grace=0.5)
-            stack.callback(stop)
+            if self.child:  # the thread's start-up seeded the store; the child serves it
+                stop()
+                self.url = self._serve_child(stack, scrubbed(env))
+            else:
+                stack.callback(stop)
             self.client = stack.enter_context(
                 httpx.Client(
                     base_url=self.url,
@@ -96,6 +105,22 @@ class Rig:
                 )
             )
             yield self
+
+    def _serve_child(self, stack: ExitStack, env: dict[str, str]) -> str:
+        from bench.servers import free_port, http_status, spawn, stop
+
+        port = free_port()
+        log = self.workdir / "serve.log"
+        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+        server = spawn(argv, env=env, log=log)
+        stack.callback(stop, server)
+        deadline = time.monotonic() + 60
+        while http_status(port, "/healthz") != 200:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(log.read_text()[-3000:])
+            time.sleep(0.1)
+        self.pid = server.pid
+        return f"http://127.0.0.1:{port}"
 
     def _acme(self, stack: ExitStack) -> dict[str, str]:
         """Pebble behind a faultable directory; nothing (and a reason) when not installed."""

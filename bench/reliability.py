@@ -9,9 +9,9 @@ from pathlib import Path
 PATH = Path(__file__).resolve().parent / "RELIABILITY.md"
 HEADER = """# Reliability
 
-What the harnesses found, written by their runs (`make chaos`, `make fuzz`, `make soak`); each
-run rewrites its own section and leaves the others. A short version of each harness runs in
-`make test`, so CI keeps these properties true between full runs.
+What the harnesses found, written by their runs (`make chaos`, `make fuzz`, `make soak`,
+`make hostile`); each run rewrites its own section and leaves the others. A short version of
+each harness runs in `make test`, so CI keeps these properties true between full runs.
 """
 
 
