@@ -61,10 +61,10 @@ def attacks(scale: float) -> list[Attack]:
             "held 0.5 s (GATEWAY_RATE_LIMIT_DELAY)",
         ),
         Attack(
-            f"{n(2_000):,} idle websockets, never initialised (2 processes)",
+            f"{n(2_000):,} idle websockets, never initialised (2 processes, 100/s each)",
             "idle_websockets",
-            [{"count": n(1_000), "within": 20.0} for _ in range(2)],
-            "closed 4408 when the 10 s init window ends",
+            [{"count": n(1_000), "within": 30.0, "rate": 100.0} for _ in range(2)],
+            "each closed 4408 when its 10 s init window ends",
         ),
         Attack(
             f"slowloris: {n(200)} connections trickling headers, 1 byte/s",

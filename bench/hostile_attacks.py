@@ -96,8 +96,9 @@ async def subscribes(url: str, token: str, count: int, within: float) -> dict[st
     }
 
 
-async def idle_websockets(url: str, count: int, within: float) -> dict[str, Any]:
-    """``count`` websockets opened and never initialised; how (and when) each was closed."""
+async def idle_websockets(url: str, count: int, within: float, rate: float) -> dict[str, Any]:
+    """``count`` websockets opened (``rate`` a second) and never initialised; how (and
+    when) each was closed."""
     ws_url = url.replace("http://", "ws://") + "/graphql"
     codes: Counter[str] = Counter()
     started = time.perf_counter()
@@ -113,7 +114,11 @@ async def idle_websockets(url: str, count: int, within: float) -> dict[str, Any]
                 codes[type(exc).__name__] += 1
             return time.perf_counter() - started
 
-        ends = await asyncio.gather(*(one() for _ in range(count)))
+        opened = []
+        for _ in range(count):
+            opened.append(asyncio.create_task(one()))
+            await asyncio.sleep(1 / rate)
+        ends = await asyncio.gather(*opened)
     return {"close_codes": dict(codes), "seconds": max(ends, default=0.0)}
 
 
