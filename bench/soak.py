@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -64,8 +65,45 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def open_fds(pid: int) -> int:
-    return sum(len(os.listdir(f"/proc/{p}/fd")) for p in _tree(pid) if Path(f"/proc/{p}").exists())
+def open_fds(pid: int, port: int) -> Fds:
+    """The server's descriptors: files, accepted connections (local ``port``) and outbound
+    sockets (pooled connections to the backends and Redis)."""
+    local = _local_ports()
+    files = accepted = outbound = 0
+    for p in _tree(pid):
+        try:
+            links = [os.readlink(f"/proc/{p}/fd/{fd}") for fd in os.listdir(f"/proc/{p}/fd")]
+        except OSError:
+            continue
+        for link in links:
+            if not link.startswith("socket:["):
+                files += 1
+            elif local.get(link[8:-1]) == port:
+                accepted += 1
+            else:
+                outbound += 1
+    return Fds(files, accepted, outbound)
+
+
+def _local_ports() -> dict[str, int]:
+    """Socket inode -> local TCP port, from /proc/net/tcp and tcp6."""
+    ports: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                ports[fields[9]] = int(fields[1].rsplit(":", 1)[1], 16)
+    return ports
+
+
+@dataclass(frozen=True)
+class Fds:
+    files: int
+    accepted: int
+    outbound: int
+
+    def __str__(self) -> str:
+        return f"{self.files} + {self.accepted} + {self.outbound}"
 
 
 @dataclass
@@ -75,7 +113,7 @@ class SoakResult:
     seconds: float
     tally: Tally
     rss: tuple[float, float, float]
-    fds: tuple[int, int]
+    fds: tuple[Fds, Fds]
     subscribers: int
     missed: int
 
@@ -89,7 +127,10 @@ class SoakResult:
             self.tally.errors == 0
             and self.missed == 0
             and self.growth < 0.10
-            and self.fds[1] <= self.fds[0]
+            # A leak is a file or an accepted connection left open; outbound sockets are
+            # the backends' and Redis' pools, as large as the load needed them (bounded).
+            and self.fds[1].files <= self.fds[0].files
+            and self.fds[1].accepted <= self.fds[0].accepted
         )
 
     def row(self) -> str:
@@ -103,12 +144,13 @@ class SoakResult:
         )
 
 
-Measured = tuple[Tally, tuple[float, ...], tuple[int, int], int]
+Measured = tuple[Tally, tuple[float, ...], tuple[Fds, Fds], int]
 
 
 async def _drive(
     url: str, token: str, clients: int, seconds: float, warmup: float, subscribers: int, pid: int
 ) -> Measured:
+    port = int(url.rsplit(":", 1)[1])
     protocols = ["graphql-transport-ws", "graphql-ws"]
     subs: list[Subscriber] = [
         await subscribe(url, token, protocols[i % 2]) for i in range(subscribers)
@@ -119,7 +161,7 @@ async def _drive(
     # longer than keep-alive, so the descriptors counted next are the server's own.
     await _phase(url, token, clients, warmup, Tally(), ids=ids, tag=tag)
     await asyncio.sleep(6.0)
-    fds_start, rss = open_fds(pid), []
+    fds_start, rss = open_fds(pid, port), []
     tally = Tally()
 
     async def sample() -> None:  # under load each time: at 10%, 50% and 95% of the window
@@ -131,7 +173,7 @@ async def _drive(
     await _phase(url, token, clients, seconds, tally, ids=ids, tag=tag)
     await sampler
     await asyncio.sleep(6.0)  # deliveries in flight; idle past keep-alive, as at the start
-    fds_end = open_fds(pid)
+    fds_end = open_fds(pid, port)
     missed = sum(len(tally.live_sent - set(sub.received)) for sub in subs)
     for sub in subs:
         assert sub.socket is not None
@@ -233,11 +275,15 @@ def report(results: list[SoakResult]) -> str:
         "subscribers alternate graphql-transport-ws and the legacy graphql-ws on "
         "`usageEvents`. RSS and file descriptors are the server's (all its processes): RSS "
         "sampled under load at 10%, 50% and 95% of the window, descriptors counted with the "
-        "server idle before and after it. The sandboxes run in a process of their own. An "
-        "error is any answer not 200 or carrying errors.",
+        "server idle before and after it as files + accepted connections + outbound sockets "
+        "(a leak is a file or an accepted connection left open; outbound sockets are the "
+        "backends' and Redis' connection pools, which keep what the load needed). The "
+        "sandboxes run in a process of their own. An error is any answer not 200 or "
+        "carrying errors.",
         "",
         "| workers | clients | window | requests | req/s | errors | p50 ms | p99 ms "
-        "| RSS start / middle / end | open fds | subscribers | deliveries missed |",
+        "| RSS start / middle / end | open fds (files + accepted + outbound) | subscribers "
+        "| deliveries missed |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
         *(r.row() for r in results),
     ]

@@ -21,5 +21,8 @@ def test_a_short_soak_answers_everything_and_leaks_nothing(tmp_path: Path) -> No
     assert result.tally.errors == 0, result.tally.samples
     assert result.missed == 0, "every live event reached every subscriber"
     assert result.tally.live_sent, "live events were sent"
-    assert result.fds[1] <= result.fds[0], f"open file descriptors {result.fds}"
+    start, end = result.fds
+    assert end.files <= start.files, f"files left open: {start} -> {end}"
+    assert end.accepted <= start.accepted, f"client connections left open: {start} -> {end}"
     assert result.growth < 0.10, f"RSS {result.rss}"
+    assert result.ok
