@@ -23,17 +23,19 @@ from gateway.traffic.loaders import CertificatesLoader
 from gateway.traffic.service import TrafficService
 from schema.permissions import require
 from schema.timestamps import ts
-from schema.traffic.types import (
+from schema.traffic.containers import (
     ContainerNetwork,
     ContainerPort,
     Label,
+    RouteSuggestion,
+    container_fields,
+)
+from schema.traffic.types import (
     LoadBalancerStats,
     ObjectCounts,
-    RouteSuggestion,
     ServerState,
     ServiceHealth,
     ServiceTraffic,
-    container_fields,
 )
 
 

@@ -18,6 +18,7 @@ from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
+from schema.traffic.certificates import Certificate
 from schema.traffic.lists import traefik_connection
 from schema.traffic.nodes import (
     DiscoveredContainer,
@@ -29,7 +30,6 @@ from schema.traffic.nodes import (
     traffic,
 )
 from schema.traffic.types import (
-    Certificate,
     EntryPoint,
     MetricsExport,
     MetricsFormat,
