@@ -24,8 +24,9 @@ from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
-from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
-from schema.models.types import HubModel, ModelCategory, ModelSort, QuantizationInfo
+from schema.models.local import ActiveModel, HubSettings, ModelSettings
+from schema.models.repos import HubModel, LocalModel
+from schema.models.types import ModelCategory, ModelSort, QuantizationInfo
 from schema.pagination import (
     Connection,
     build_connection,
