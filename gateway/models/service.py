@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gateway.auth.audit import AuditLog
 from gateway.backends.hub.client import HubClient, drain
+from gateway.backends.hub.models import HubCategory, HubModel
 from gateway.backends.hub.quantization import QuantFormat, detect
 from gateway.jobs import JobRecord, JobRunner, JobState
 from gateway.models import ids
@@ -100,6 +101,30 @@ class ModelsService:
         if record is None or record.kind != kind:
             raise ModelsFailure(ModelsFailureCode.NOT_FOUND, f"no job {job_id!r}", field="jobId")
         return record
+
+    # -- the Hub -----------------------------------------------------------------------------
+    async def search(
+        self,
+        *,
+        token: str | None,
+        query: str | None = None,
+        task: str | None = None,
+        library: str | None = None,
+        author: str | None = None,
+        sort: str = "downloads",
+        limit: int = 20,
+    ) -> list[HubModel]:
+        return await self.hub.search(
+            query=query, task=task, library=library, author=author, sort=sort, limit=limit,
+            token=token,
+        )  # fmt: skip
+
+    async def hub_model(self, repo_id: str, revision: str | None, token: str | None) -> HubModel:
+        """The model's Hub info; raises the gateway error when the Hub fails or lacks it."""
+        return await self.hub.model(repo_id, revision=revision, token=token)
+
+    async def categories(self) -> list[HubCategory]:
+        return await self.hub.categories()
 
     # -- uploads -----------------------------------------------------------------------------
     async def upload(self, request: UploadRequest, *, actor: str) -> JobRecord:

@@ -7,6 +7,7 @@ the certificate renewer, and registers the ``certificate_renewal`` job kind.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from gateway.backends.acme.challenges import CommandDnsHook, DnsHook, Http01Tokens
@@ -24,6 +25,7 @@ from gateway.traffic.accounts import AcmeAccounts
 from gateway.traffic.acme_json import AcmeJson
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.dynamic_dir import DynamicDir
+from gateway.traffic.models import Container, Service
 from gateway.traffic.renewal import Renewer, check_domains, find_certificate
 from gateway.traffic.routes import AppliedRoute, Reloaded, apply_discovered_route, reload_service
 
@@ -119,8 +121,45 @@ class TrafficService:
             )
         return {"renewed": progress["done"], "domains": progress["domains"]}
 
+    # -- Traefik's lists, paged and filtered by Traefik itself (schema/traffic/lists.py) -------
+    async def window(
+        self,
+        collection: str,
+        *,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Items ``offset .. offset + limit`` of a collection and whether more follow."""
+        return await self.traefik.window(
+            collection, offset=offset, limit=limit, search=search, status=status
+        )
+
+    async def list(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        return await self.traefik.list(collection, search=search, status=status)
+
+    async def count(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> int:
+        return await self.traefik.count(collection, search=search, status=status)
+
+    async def totals(self) -> dict[str, int]:
+        """Routers, services and middlewares in all, from Traefik's overview."""
+        return await self.traefik.totals()
+
+    async def census(self) -> builtins.list[Service]:
+        """Every service with its health, at most a few seconds old (shared by requests)."""
+        return await self.traefik.census()
+
+    async def containers(self) -> builtins.list[Container]:
+        """Containers labelled for Traefik, running or not."""
+        return await self.docker.containers()
+
     # -- queries and mutations ---------------------------------------------------------------
-    async def certificates(self) -> tuple[list[CertificateInfo], list[str]]:
+    async def certificates(self) -> tuple[builtins.list[CertificateInfo], builtins.list[str]]:
         if self.acme_json is None and self.dynamic_dir is None:
             raise NotConfigured("traefik", "TRAEFIK_ACME_JSON or TRAEFIK_DYNAMIC_DIR")
         return await asyncio.to_thread(self.renewer.certificates)

@@ -96,7 +96,7 @@ class ModelsQuery:
     ) -> list[HubModel] | None:
         if query is not None and len(query) > 200:
             raise BadUserInput("query is limited to 200 characters", field="query")
-        found = await info.context.services.models.hub.search(
+        found = await info.context.services.models.search(
             query=query.strip() if query else None,
             task=_term(task, "task"),
             library=_term(library, "library"),
@@ -123,7 +123,7 @@ class ModelsQuery:
     async def popular(
         self, info: Info, task: str | None = None, limit: int = 10
     ) -> list[HubModel] | None:
-        found = await info.context.services.models.hub.search(
+        found = await info.context.services.models.search(
             task=_term(task, "task"),
             sort=ModelSort.DOWNLOADS.value,
             limit=_limit(limit),
@@ -135,7 +135,7 @@ class ModelsQuery:
         metadata=BACKEND, description="Tasks, libraries and licenses the Hub files models under."
     )
     async def categories(self, info: Info, kind: str | None = None) -> list[ModelCategory] | None:
-        found = await info.context.services.models.hub.categories()
+        found = await info.context.services.models.categories()
         return [ModelCategory.build(c) for c in found if kind is None or c.kind == kind]
 
     @strawberry.field(description="The weight formats and quantizations the gateway detects.")

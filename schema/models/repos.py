@@ -10,11 +10,11 @@ from datetime import datetime
 
 import strawberry
 
-from gateway.backends.hub.models import HubModel as HubRecord
-from gateway.backends.hub.quantization import detect
 from gateway.context import Info
 from gateway.errors import BackendNotFound
 from gateway.models.cache import CachedModel, CachedRevision
+from gateway.models.hub import HubModel as HubRecord
+from gateway.models.hub import detect
 from schema.models.loaders import active_record, hub_model, local_model
 from schema.models.types import DetectedQuantization, ModelFile
 from schema.scalars import Bytes

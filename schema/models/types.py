@@ -8,10 +8,9 @@ from enum import Enum
 
 import strawberry
 
-from gateway.backends.hub.models import HubCategory
-from gateway.backends.hub.quantization import Detected, QuantFormat
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
+from gateway.models.hub import Detected, HubCategory, QuantFormat
 from gateway.models.serving import Dtype, Quantization
 from schema.scalars import Bytes
 

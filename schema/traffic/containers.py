@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.backends.docker.client import Container
 from gateway.traffic.discovery import Suggestion
+from gateway.traffic.models import Container
 from schema.timestamps import ts
 
 

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from gateway.backends.traefik.loaders import TraefikMetricsLoader, TraefikServiceLoader
-from gateway.backends.traefik.metrics import CSV_COLUMNS
-from gateway.backends.traefik.models import Middleware, Router, Service
 from gateway.context import Info
 from gateway.jobs.records import JobRecord
+from gateway.traffic.loaders import TraefikMetricsLoader, TraefikServiceLoader
+from gateway.traffic.models import CSV_COLUMNS, Middleware, Router, Service
 from gateway.traffic.service import RENEWAL_JOB
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
@@ -102,9 +101,7 @@ class TrafficQuery:
         metadata=BACKEND, extensions=SERVICES, description='By full name, e.g. "gateway@docker".'
     )
     async def service(self, info: Info, name: str) -> TraefikService | None:
-        found = await info.context.loaders.get(TraefikServiceLoader, traffic(info).traefik).load(
-            name
-        )
+        found = await info.context.loaders.get(TraefikServiceLoader, traffic(info)).load(name)
         return TraefikService.build(found) if found else None
 
     @strawberry.field(metadata=BACKEND, extensions=SERVICES)
@@ -131,9 +128,7 @@ class TrafficQuery:
     async def metrics(
         self, info: Info, format: MetricsFormat = MetricsFormat.JSON, match: str | None = None
     ) -> MetricsExport | None:
-        snapshot = await info.context.loaders.get(TraefikMetricsLoader, traffic(info).traefik).load(
-            ""
-        )
+        snapshot = await info.context.loaders.get(TraefikMetricsLoader, traffic(info)).load("")
         samples = snapshot.select(match)
         now = time.time()
         csv = format is MetricsFormat.CSV
@@ -153,7 +148,7 @@ class TrafficQuery:
     async def discovered(
         self, info: Info, first: int = 100, after: str | None = None
     ) -> Connection[DiscoveredContainer] | None:
-        containers = await traffic(info).docker.containers()
+        containers = await traffic(info).containers()
         containers.sort(key=lambda c: c.name)
         return list_connection("container", containers, DiscoveredContainer.build, first, after)
 

@@ -10,8 +10,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.backends.traefik.metrics import ServiceMetrics
-from gateway.backends.traefik.models import Middleware, Router
+from gateway.traffic.models import Middleware, Router, ServiceMetrics
 
 
 @strawberry.enum
