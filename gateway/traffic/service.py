@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from gateway.backends.acme.challenges import CommandDnsHook, DnsHook, Http01Tokens
@@ -106,6 +108,19 @@ class TrafficService:
         params = {"domains": domains, "challenge": challenge}
         key = f"{challenge}:{','.join(sorted(domains))}"
         return await self.jobs.submit(RENEWAL_JOB, params, actor=actor, key=key)
+
+    async def renewal(self, job_id: str) -> JobRecord | None:
+        """The renewal job, or None (also for another kind's job)."""
+        record = await self.jobs.get(job_id)
+        return record if record is not None and record.kind == RENEWAL_JOB else None
+
+    async def renewals(self) -> list[JobRecord]:
+        """Newest first."""
+        return await self.jobs.list(RENEWAL_JOB)
+
+    def watch(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[JobRecord]]:
+        """The job now, then every change until it finishes (from any replica)."""
+        return self.jobs.watch(job_id)
 
     async def _renewal_job(self, ctx: JobContext) -> JSON | None:
         domains = list(ctx.params.get("domains") or [])

@@ -109,8 +109,8 @@ class HubSettings:
     def build(cls, info: Info, token: TokenInfo) -> HubSettings:
         models = info.context.services.models
         return cls(
-            endpoint=models.hub.endpoint,
-            configured=models.hub.configured,
+            endpoint=models.hub_endpoint,
+            configured=models.hub_configured,
             cache_dir=str(models.cache.root),
             free_bytes=Bytes(models.cache.free_bytes()),
             upload_root=str(models.uploads.root),

@@ -19,7 +19,6 @@ from gateway.jobs import JobRecord, JobState
 from gateway.models import ids
 from gateway.models.downloads import KIND as DOWNLOAD
 from gateway.models.formats import CATALOG
-from gateway.models.uploads import KIND as UPLOAD
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
@@ -179,14 +178,14 @@ class ModelsQuery:
 
     @strawberry.field
     async def download(self, info: Info, id: strawberry.ID) -> DownloadJob | None:
-        record = await info.context.services.jobs.get(str(id))
-        return DownloadJob.build(record) if record and record.kind == DOWNLOAD else None
+        record = await info.context.services.models.find_job(str(id), DOWNLOAD)
+        return DownloadJob.build(record) if record else None
 
     @strawberry.field(description="Upload jobs, newest first.")
     async def uploads(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[UploadJob]:
-        records = await info.context.services.jobs.list(UPLOAD)
+        records = await info.context.services.models.upload_jobs()
         return _jobs(records, UploadJob.build, first, after)
 
 

@@ -9,10 +9,8 @@ from datetime import UTC, datetime
 import strawberry
 
 from gateway.context import Info
-from gateway.jobs.records import JobRecord
 from gateway.traffic.loaders import TraefikMetricsLoader, TraefikServiceLoader
 from gateway.traffic.models import CSV_COLUMNS, Middleware, Router, Service
-from gateway.traffic.service import RENEWAL_JOB
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
@@ -172,12 +170,12 @@ class TrafficQuery:
 
     @strawberry.field(extensions=[require("certificates", "read")])
     async def renewal(self, info: Info, job_id: strawberry.ID) -> RenewalJob | None:
-        record = await traffic(info).jobs.get(str(job_id))
-        return RenewalJob.build(record) if record and record.kind == RENEWAL_JOB else None
+        record = await traffic(info).renewal(str(job_id))
+        return RenewalJob.build(record) if record else None
 
     @strawberry.field(extensions=[require("certificates", "read")], description="Newest first.")
     async def renewals(self, info: Info, first: int = 20) -> list[RenewalJob] | None:
-        records: list[JobRecord] = await traffic(info).jobs.list(RENEWAL_JOB)
+        records = await traffic(info).renewals()
         return [RenewalJob.build(r) for r in records[: check_first(first)]]
 
 
