@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Longer property-based runs than make test: the access rules (3,000 random sequences) and
@@ -51,6 +52,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
 	$(BIN)/ruff format --check gateway schema tests bench
+	$(BIN)/lint-imports
 
 # The SDL, and the trusted-document manifest of the dashboard's operations (tests check both).
 schema: $(STAMP)

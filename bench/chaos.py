@@ -107,18 +107,9 @@ class Rig:
             yield self
 
     def _serve_child(self, stack: ExitStack, env: dict[str, str]) -> str:
-        from bench.servers import free_port, http_status, spawn, stop
+        from bench.servers import serve_gateway
 
-        port = free_port()
-        log = self.workdir / "serve.log"
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
-        server = spawn(argv, env=env, log=log)
-        stack.callback(stop, server)
-        deadline = time.monotonic() + 60
-        while http_status(port, "/healthz") != 200:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(log.read_text()[-3000:])
-            time.sleep(0.1)
+        port, server = serve_gateway(stack, env=env, log=self.workdir / "serve.log")
         self.pid = server.pid
         return f"http://127.0.0.1:{port}"
 

@@ -171,6 +171,18 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
+def answer_problems(status: int, text: str) -> list[str]:
+    """What no answer may show, whatever failed behind it."""
+    problems = []
+    if status != 200:
+        problems.append(f"HTTP {status}")
+    if "Traceback" in text or 'File "' in text:
+        problems.append("a traceback in the response")
+    if MARKER in text:
+        problems.append("the upstream body reached the caller")
+    return problems
+
+
 def judge(
     backend: str,
     fault: str,
@@ -186,13 +198,7 @@ def judge(
     errors = body.get("errors") or []
     data = body.get("data")
     codes = [str(e.get("extensions", {}).get("code")) for e in errors]
-    problems: list[str] = []
-    if status != 200:
-        problems.append(f"HTTP {status}")
-    if "Traceback" in text or 'File "' in text:
-        problems.append("a traceback in the response")
-    if MARKER in text:
-        problems.append("the upstream body reached the caller")
+    problems = answer_problems(status, text)
     if seconds > TIMEOUT * 1.5 + 0.5:
         problems.append(f"{seconds:.2f} s: more than the timeout")
     own = BACKENDS[backend].path

@@ -26,7 +26,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.chaos_cells import BACKENDS, CODES, MARKER, TIMEOUT, CellResult, dashboard
+from bench.chaos_cells import (
+    BACKENDS,
+    CODES,
+    TIMEOUT,
+    CellResult,
+    answer_problems,
+    dashboard,
+)
 from gateway.sandbox.base import Sandbox
 
 if TYPE_CHECKING:
@@ -126,13 +133,7 @@ def run_cell(rig: Rig, backend: str, fault: str, baseline: dict[str, Any]) -> Ce
     status, text, codes, succeeded, seconds = spec.run(rig)
     _, body, _, _ = rig.query(dashboard(dict.fromkeys(BACKENDS, 0)))
     intact = body.get("data") == baseline and not body.get("errors")
-    problems: list[str] = []
-    if status != 200:
-        problems.append(f"HTTP {status}")
-    if "Traceback" in text or 'File "' in text:
-        problems.append("a traceback in the response")
-    if MARKER in text:
-        problems.append("the upstream body reached the caller")
+    problems = answer_problems(status, text)
     if not intact:
         problems.append("other domains differ from the fault-free answer")
     if fault.startswith("slow"):

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import aiohttp
 
 from bench.reliability import write_section
-from bench.servers import free_port, http_status, spawn, stop
+from bench.servers import serve_gateway
 from bench.stats import percentile
 
 TITLE = "Hostile clients (`make hostile`)"
@@ -254,17 +254,8 @@ def served(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Target]
     )
     flood = create_token(env, subject="flood", role="viewer")
     victim = create_token(env, subject="victim", role="viewer")
-    port = free_port()
-    log = workdir / "serve.log"
-    argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
     with ExitStack() as stack:
-        server = spawn(argv, env=env, log=log)
-        stack.callback(stop, server)
-        deadline = time.monotonic() + 60
-        while http_status(port, "/healthz") != 200:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(log.read_text()[-3000:])
-            time.sleep(0.1)
+        port, server = serve_gateway(stack, env=env, log=workdir / "serve.log")
         yield Target(f"http://127.0.0.1:{port}", port, flood, victim, server.pid)
 
 

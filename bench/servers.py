@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -203,3 +204,20 @@ def http_status(port: int, path: str, timeout: float = 1.0) -> int | None:
         return int(head.split(b" ", 2)[1])
     except (IndexError, ValueError):
         return None
+
+
+def serve_gateway(
+    stack: ExitStack, *, env: Mapping[str, str], log: Path, workers: int = 1
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """``ops-gateway serve`` on a free port, stopped when ``stack`` closes; returns once
+    /healthz answers 200 (the port and the process)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+    server = spawn([*argv, "--workers", str(workers)], env=env, log=log)
+    stack.callback(stop, server)
+    deadline = time.monotonic() + 60
+    while http_status(port, "/healthz") != 200:
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise RuntimeError(log.read_text()[-3000:])
+        time.sleep(0.1)
+    return port, server

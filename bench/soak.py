@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,7 +29,7 @@ from typing import Any
 import aiohttp
 
 from bench.reliability import write_section
-from bench.servers import free_port, http_status, spawn, stop
+from bench.servers import serve_gateway
 from bench.soak_load import Subscriber, Tally, client_loop, listen, subscribe
 
 TITLE = "Soak (`make soak`)"
@@ -222,16 +221,8 @@ def run(*, workers: int, clients: int, seconds: float, warmup: float, subscriber
             env |= {"REDIS_URL": redis_url, "GATEWAY_REDIS_PREFIX": f"soak{uuid.uuid4().hex[:6]}:"}
         env = scrubbed(env)
         token = create_token(env, subject="soak", role="admin")
-        port = free_port()
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
         log = workdir / f"serve-{workers}.log"
-        server = spawn([*argv, "--workers", str(workers)], env=env, log=log)
-        stack.callback(stop, server)
-        deadline = time.monotonic() + 60
-        while http_status(port, "/healthz") != 200:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(log.read_text()[-3000:])
-            time.sleep(0.1)
+        port, server = serve_gateway(stack, env=env, log=log, workers=workers)
         url = f"http://127.0.0.1:{port}"
         tally, rss, fds, missed = asyncio.run(
             _drive(url, token, clients, seconds, warmup, subscribers, server.pid)

@@ -19,11 +19,11 @@ from gateway.graphiql import graphiql_routes
 from gateway.limits import BodyLimit, RequestMetrics
 from gateway.metrics import Metrics
 from gateway.requestlog import RequestLog
-from gateway.revenue.http import lago_webhook_endpoint
+from gateway.routes.acme_challenges import challenge_routes
+from gateway.routes.lago_webhooks import lago_webhook_endpoint
+from gateway.routes.usage_events import usage_events_endpoint
 from gateway.services import Services
 from gateway.settings import Settings
-from gateway.traffic.challenge_route import challenge_routes
-from gateway.usage.http import usage_events_endpoint
 from gateway.view import GatewayGraphQL
 from schema import build_schema
 

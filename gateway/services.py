@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from gateway.agents.service import AgentsService
 from gateway.auth.audit import AuditLog
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.changes import AccessChanges
@@ -35,6 +36,7 @@ from gateway.maintenance import StoreMaintenance
 from gateway.metrics import Metrics
 from gateway.models.service import ModelsService
 from gateway.penalty import Penalty
+from gateway.providers import ProviderAdmin
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
@@ -91,6 +93,10 @@ class Services:
     """Background jobs (downloads, renewals); domains register their kinds before it starts."""
     models: ModelsService
     """Hub search, the local model cache, serving settings, download jobs (gateway/models)."""
+    agents: AgentsService
+    """Brigade's agent usage and task history, per caller (gateway/agents)."""
+    providers: ProviderAdmin
+    """LLM provider records: encrypted keys, connection tests (gateway/providers)."""
     documents: DocumentGate
     """Which documents a request may run: trusted ones, persisted queries (gateway/documents)."""
     _stack: AsyncExitStack
@@ -233,6 +239,10 @@ class Services:
             traffic=traffic,
             jobs=jobs,
             models=models,
+            agents=AgentsService(brigade=backends.brigade),
+            providers=ProviderAdmin(
+                store=store, secrets=secrets, connector=backends.providers, audit=audit
+            ),
             documents=DocumentGate(
                 mode=DocumentMode(settings.web.documents),
                 registry=DocumentRegistry(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gateway.pubsub.base import PubSub
+from gateway.pubsub.base import Message, PubSub
 from gateway.store.base import LogEntry, Store
 
 STREAM = "audit"
@@ -59,6 +61,12 @@ class AuditLog:
         if self._pubsub is not None:
             await self._pubsub.publish(CHANNEL, entry.to_message())
         return entry
+
+    def live(self) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """Entries as they are written, on any replica (as messages: AuditEntry.from_message)."""
+        if self._pubsub is None:
+            raise RuntimeError("AuditLog has no pub/sub: live entries need one")
+        return self._pubsub.subscribe(CHANNEL)
 
     async def page(self, *, before: int | None, limit: int) -> list[AuditEntry]:
         """Newest first, strictly older than ``before``."""

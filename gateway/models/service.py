@@ -4,11 +4,14 @@ serving settings and the download/upload jobs. Built with the app's services, cl
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from gateway.auth.audit import AuditLog
 from gateway.backends.hub.client import HubClient, drain
+from gateway.backends.hub.models import HubCategory, HubModel
 from gateway.backends.hub.quantization import QuantFormat, detect
 from gateway.jobs import JobRecord, JobRunner, JobState
 from gateway.models import ids
@@ -96,10 +99,61 @@ class ModelsService:
         return [j for j in jobs if repo_id is None or j.params.get("repo_id") == repo_id]
 
     async def job(self, job_id: str, kind: str = DOWNLOAD) -> JobRecord:
-        record = await self.jobs.get(job_id)
-        if record is None or record.kind != kind:
+        record = await self.find_job(job_id, kind)
+        if record is None:
             raise ModelsFailure(ModelsFailureCode.NOT_FOUND, f"no job {job_id!r}", field="jobId")
         return record
+
+    async def find_job(self, job_id: str, kind: str = DOWNLOAD) -> JobRecord | None:
+        """The job of that kind, or None (also for another kind's job)."""
+        record = await self.jobs.get(job_id)
+        return record if record is not None and record.kind == kind else None
+
+    async def cancel_download(self, job_id: str) -> JobRecord:
+        await self.job(job_id)  # NOT_FOUND for unknown ids and other kinds of job
+        return await self.jobs.cancel(job_id)
+
+    async def resume_download(self, job_id: str) -> JobRecord:
+        """Run an interrupted, failed or cancelled download again (same job id)."""
+        await self.job(job_id)
+        return await self.jobs.resume(job_id)
+
+    def watch(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[JobRecord]]:
+        """The job now, then every change until it finishes (from any replica)."""
+        return self.jobs.watch(job_id)
+
+    # -- the Hub -----------------------------------------------------------------------------
+    @property
+    def hub_endpoint(self) -> str:
+        return self.hub.endpoint
+
+    @property
+    def hub_configured(self) -> bool:
+        """HF_ENDPOINT is set (else the public Hub)."""
+        return self.hub.configured
+
+    async def search(
+        self,
+        *,
+        token: str | None,
+        query: str | None = None,
+        task: str | None = None,
+        library: str | None = None,
+        author: str | None = None,
+        sort: str = "downloads",
+        limit: int = 20,
+    ) -> list[HubModel]:
+        return await self.hub.search(
+            query=query, task=task, library=library, author=author, sort=sort, limit=limit,
+            token=token,
+        )  # fmt: skip
+
+    async def hub_model(self, repo_id: str, revision: str | None, token: str | None) -> HubModel:
+        """The model's Hub info; raises the gateway error when the Hub fails or lacks it."""
+        return await self.hub.model(repo_id, revision=revision, token=token)
+
+    async def categories(self) -> list[HubCategory]:
+        return await self.hub.categories()
 
     # -- uploads -----------------------------------------------------------------------------
     async def upload(self, request: UploadRequest, *, actor: str) -> JobRecord:

@@ -31,6 +31,7 @@ from gateway.providers.failures import (
     check_name,
     invalid,
 )
+from gateway.providers.loaders import ProviderLoader, ProviderTestLoader
 from gateway.providers.owners import check_owner, visible
 from gateway.providers.records import (
     COLLECTION,
@@ -84,6 +85,13 @@ class ProviderAdmin:
             ProviderRecord.from_document(d) async for d in all_documents(self._store, COLLECTION)
         ]
         return sorted(records, key=lambda r: (r.name.lower(), r.id))
+
+    def record_loader(self) -> ProviderLoader:
+        """A request's loader of records by id (one store call for a request's ids)."""
+        return ProviderLoader(self._store)
+
+    def test_loader(self) -> ProviderTestLoader:
+        return ProviderTestLoader(self._store)
 
     # -- changes -----------------------------------------------------------------------
     async def create(

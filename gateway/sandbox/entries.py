@@ -97,14 +97,8 @@ async def _seed_providers(app: Any, url: str, services: Services) -> None:
     """One enabled provider per kind, pointing at the fake, with the fake's key."""
     from gateway.auth.actor import Actor
     from gateway.backends.providers.kinds import KINDS
-    from gateway.providers.admin import ProviderAdmin
 
-    admin = ProviderAdmin(
-        store=services.store,
-        secrets=services.secrets,
-        connector=services.backends.providers,
-        audit=services.audit,
-    )
+    admin = services.providers
     existing = {record.name for record in await admin.all()}
     actor = Actor(subject="sandbox", permissions=frozenset())
     for kind, key in app.keys.items():

@@ -91,17 +91,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(check: Callable[[], bool], timeout: float = 15.0) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Poll ``check`` (a failed connection counts as not yet) until true, or raise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError, ValueError):
             if check():
                 return
         time.sleep(0.05)
-    raise RuntimeError(f"pebble did not come up in {timeout:g}s")
+    raise RuntimeError(f"{what} did not come up in {timeout:g}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 5 s."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -156,10 +158,10 @@ def pebble_server() -> Iterator[Pebble]:
                 return response.read()
 
         directory = f"https://localhost:{port}/dir"
-        _wait(lambda: bool(fetch(directory)))
+        wait_until(lambda: bool(fetch(directory)), "pebble")
         root = fetch(f"https://localhost:{mgmt}/roots/0")
         yield Pebble(directory_url=directory, ca_bundle=str(ca), root_pem=root)
     finally:
         if process is not None:
-            _stop(process)
+            stop_process(process)
         shutil.rmtree(base, ignore_errors=True)

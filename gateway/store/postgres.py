@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -27,6 +27,7 @@ import orjson
 
 from gateway.errors import BackendUnavailable, BadUserInput, ConflictError
 from gateway.store.base import JSON, Document
+from gateway.store.postgres_counters import PostgresCounters
 from gateway.store.postgres_logs import PostgresLogs
 from gateway.store.postgres_schema import migrate
 
@@ -52,15 +53,6 @@ _DOCS = (
     " CROSS JOIN LATERAL (SELECT id, data, version, updated_at FROM documents"
     " WHERE collection = $1 AND id = wanted.id OFFSET 0) AS d"
 )
-_COUNTERS = (
-    "SELECT c.name, c.value FROM unnest($2::text[]) AS wanted(name)"
-    " CROSS JOIN LATERAL (SELECT name, value FROM counters"
-    " WHERE namespace = $1 AND name = wanted.name OFFSET 0) AS c"
-)
-_INCR = (
-    "INSERT INTO counters SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
-    " ON CONFLICT (namespace, name) DO UPDATE SET value = counters.value + EXCLUDED.value"
-)
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -78,7 +70,7 @@ def _doc(collection: str, row: asyncpg.Record) -> Document:
     return Document(collection, row[0], orjson.loads(row[1]), row[2], row[3])
 
 
-class PostgresStore(PostgresLogs):
+class PostgresStore(PostgresLogs, PostgresCounters):
     def __init__(
         self,
         *,
@@ -229,51 +221,6 @@ class PostgresStore(PostgresLogs):
             return await c.fetchval(
                 "SELECT count(*) FROM documents WHERE collection = $1", collection
             )
-
-    # -- counters ------------------------------------------------------------------------
-    async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:
-        if not deltas:
-            return {}
-        names = sorted(deltas)  # a fixed order: concurrent writers never deadlock
-        async with self._conn() as c:
-            rows = await c.fetch(
-                f"{_INCR} RETURNING name, value",
-                [namespace] * len(names), names, [int(deltas[n]) for n in names],
-            )  # fmt: skip
-        return {r[0]: r[1] for r in rows}
-
-    async def incr_many(
-        self,
-        deltas: Mapping[str, Mapping[str, int]],
-        *,
-        guard: tuple[str, str, int] | None = None,
-    ) -> bool:
-        rows = sorted((ns, n, int(d)) for ns, named in deltas.items() for n, d in named.items())
-        async with self._conn(tx=True) as c:
-            if guard is not None:
-                await c.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", *guard[:2]
-                )
-                value = await c.fetchval(
-                    "SELECT value FROM counters WHERE namespace = $1 AND name = $2", *guard[:2]
-                )
-                if (value or 0) != guard[2]:
-                    return False
-            if rows:  # one statement (unnest), in key order so concurrent writers never deadlock
-                await c.execute(_INCR, *(list(col) for col in zip(*rows, strict=True)))
-        return True
-
-    async def counters(self, namespace: str, names: Sequence[str] | None = None) -> dict[str, int]:
-        async with self._conn() as c:
-            if names is None:
-                rows = await c.fetch(
-                    "SELECT name, value FROM counters WHERE namespace = $1", namespace
-                )
-            elif not names:
-                return {}
-            else:
-                rows = await c.fetch(_COUNTERS, namespace, list(names))
-        return {r[0]: r[1] for r in rows}
 
     # -- TTL entries ---------------------------------------------------------------------
     async def set_ttl(self, key: str, value: JSON, ttl_seconds: float) -> None:

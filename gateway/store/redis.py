@@ -26,8 +26,9 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.errors import ConflictError
-from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.base import JSON, Document
 from gateway.store.redis_copy import RedisCopying
+from gateway.store.redis_logs import APPEND, RedisLogs
 
 # KEYS: doc hash, id zset. ARGV: id, expected version (-1: any), json, updated_at.
 # Returns {ok, version}: ok=0 is a conflict and version the stored one.
@@ -62,34 +63,6 @@ for _, id in ipairs(ids) do
 end
 return out
 """
-# KEYS: stream, cursor seq, key zset. ARGV: ts, then (has_key, key, json) per item.
-# Returns one cursor per item, 0 for a duplicate key. ZADD NX both tests and claims the key,
-# which also catches a key repeated within the batch. A set of keys from before keys had
-# times is turned into a zset first, its keys stamped now (kept a whole window from now).
-_APPEND = """
-if redis.call('TYPE', KEYS[3]).ok == 'set' then
-  local old = redis.call('SMEMBERS', KEYS[3])
-  redis.call('DEL', KEYS[3])
-  for _, member in ipairs(old) do redis.call('ZADD', KEYS[3], ARGV[1], member) end
-end
-local out = {}
-for i = 2, #ARGV, 3 do
-  local has_key, key = ARGV[i] == '1', ARGV[i + 1]
-  if has_key and redis.call('ZADD', KEYS[3], 'NX', ARGV[1], key) == 0 then
-    out[#out + 1] = 0
-  else
-    local cursor = redis.call('INCR', KEYS[2])
-    if has_key then
-      redis.call('XADD', KEYS[1], cursor .. '-0', 'd', ARGV[i + 2], 't', ARGV[1], 'k', key)
-    else
-      redis.call('XADD', KEYS[1], cursor .. '-0', 'd', ARGV[i + 2], 't', ARGV[1])
-    end
-    out[#out + 1] = cursor
-  end
-end
-return out
-"""
-
 # KEYS: guard hash, then one counter hash per namespace. ARGV: guarded ('1'/'0'), guard
 # name, expected value, then per namespace its number of pairs and its (name, delta) pairs.
 _INCR_MANY = """
@@ -114,17 +87,7 @@ def _parse_doc(collection: str, id: str, record: bytes) -> Document:
     return Document(collection, id, orjson.loads(data), int(version), float(updated_at))
 
 
-def _parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> LogEntry:
-    key = fields.get(b"k")
-    return LogEntry(
-        int(entry_id.split(b"-", 1)[0]),
-        None if key is None else key.decode(),
-        orjson.loads(fields[b"d"]),
-        float(fields[b"t"]),
-    )
-
-
-class RedisStore(RedisCopying):
+class RedisStore(RedisLogs, RedisCopying):
     """``Store`` on Redis via ``redis.asyncio``; ``prefix`` namespaces every key."""
 
     def __init__(self, *, url: str, prefix: str = "ogw:") -> None:
@@ -162,7 +125,7 @@ class RedisStore(RedisCopying):
         self._put = client.register_script(_PUT)
         self._delete = client.register_script(_DELETE)
         self._list = client.register_script(_LIST)
-        self._append = client.register_script(_APPEND)
+        self._append = client.register_script(APPEND)
         self._incr_many = client.register_script(_INCR_MANY)
 
     async def close(self) -> None:
@@ -225,65 +188,6 @@ class RedisStore(RedisCopying):
 
     async def count(self, collection: str) -> int:
         return int(await self.redis.hlen(self._key("doc", collection)))
-
-    # -- append-only logs ----------------------------------------------------------------
-    async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
-        if not items:
-            return AppendResult()
-        now = time.time()
-        args: builtins.list[Any] = [repr(now)]
-        payloads = []
-        for key, data in items:
-            payloads.append(orjson.dumps(data))
-            args += ["0", "", payloads[-1]] if key is None else ["1", key, payloads[-1]]
-        keys = [self._key(k, stream) for k in ("log", "logseq", "logkeys")]
-        cursors = await self._append(keys=keys, args=args)
-        result = AppendResult()
-        for (key, _), payload, cursor in zip(items, payloads, cursors, strict=True):
-            if cursor:
-                result.entries.append(LogEntry(int(cursor), key, orjson.loads(payload), now))
-            elif key is not None:
-                result.duplicates.append(key)
-        return result
-
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
-    ) -> builtins.list[LogEntry]:
-        # Cursors start at 1, so "before 1" (or an empty after/before window) is empty.
-        if limit <= 0 or (before is not None and before <= max(after or 0, 0) + 1):
-            return []
-        low = "-" if after is None or after < 1 else f"({after}-0"
-        high = "+" if before is None else f"({before}-0"
-        name = self._key("log", stream)
-        if reverse:
-            rows = await self.redis.xrevrange(name, max=high, min=low, count=limit)
-        else:
-            rows = await self.redis.xrange(name, min=low, max=high, count=limit)
-        return [_parse_entry(entry_id, fields) for entry_id, fields in rows]
-
-    async def log_length(self, stream: str) -> int:
-        return int(await self.redis.xlen(self._key("log", stream)))
-
-    async def trim(self, stream: str, *, upto: int) -> int:
-        if upto < 1:
-            return 0
-        # MINID drops ids strictly below the threshold; exact (not "~") so counts are true.
-        name = self._key("log", stream)
-        return int(await self.redis.xtrim(name, minid=f"{upto + 1}-0", approximate=False))
-
-    async def prune_keys(self, *, older_than: float) -> int:
-        pruned = 0
-        async for name in self.redis.scan_iter(match=self._key("logkeys", "*"), count=500):
-            if (await self.redis.type(name)) in (b"set", "set"):
-                continue  # an old-style set: converted (and stamped) by its next append
-            pruned += int(await self.redis.zremrangebyscore(name, "-inf", f"({older_than}"))
-        return pruned
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

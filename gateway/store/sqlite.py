@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import orjson
 
 from gateway.errors import ConflictError
-from gateway.store.base import JSON, AppendResult, Document, LogEntry
+from gateway.store.base import JSON, Document
 from gateway.store.sqlite_copy import SQLiteCopying
+from gateway.store.sqlite_logs import SQLiteLogs
 from gateway.store.sqlite_schema import connect
 
 T = TypeVar("T")
@@ -27,9 +28,6 @@ Row = tuple[Any, ...]
 _DOCS = "SELECT id, data, version, updated_at FROM documents WHERE collection = ?"
 _VERSION = "SELECT version FROM documents WHERE collection = ? AND id = ?"
 _PUT = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)"
-_CLAIM_KEY = "INSERT OR IGNORE INTO log_keys (stream, key, cursor, at) VALUES (?, ?, ?, ?)"
-_HEAD = "SELECT last_cursor FROM log_heads WHERE stream = ?"
-_SET_HEAD = "INSERT OR REPLACE INTO log_heads VALUES (?, ?)"
 _INCR = (
     "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (namespace, name)"
     " DO UPDATE SET value = value + excluded.value RETURNING value"
@@ -67,7 +65,7 @@ def _doc(collection: str, row: Row) -> Document:
     return Document(collection, row[0], orjson.loads(row[1]), row[2], row[3])
 
 
-class SQLiteStore(SQLiteCopying):
+class SQLiteStore(SQLiteLogs, SQLiteCopying):
     """``Store`` on stdlib ``sqlite3`` in WAL mode. ``path`` may be ``":memory:"`` for tests."""
 
     def __init__(self, *, path: str | Path) -> None:
@@ -177,66 +175,6 @@ class SQLiteStore(SQLiteCopying):
     async def count(self, collection: str) -> int:
         sql = "SELECT COUNT(*) FROM documents WHERE collection = ?"
         return (await self._all(sql, (collection,)))[0][0]
-
-    # -- append-only logs ----------------------------------------------------------------
-    async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
-        if not items:
-            return AppendResult()
-        payloads = [(key, _dumps(data)) for key, data in items]
-
-        def run(c: sqlite3.Connection) -> AppendResult:
-            row = c.execute(_HEAD, (stream,)).fetchone()
-            cursor, now, result = (row[0] if row else 0), time.time(), AppendResult()
-            for key, payload in payloads:
-                # INSERT OR IGNORE on the unique (stream, key) tests and claims the key in one
-                # step, which also catches a key repeated within this batch.
-                if (
-                    key is not None
-                    and not c.execute(_CLAIM_KEY, (stream, key, cursor + 1, now)).rowcount
-                ):
-                    result.duplicates.append(key)
-                    continue
-                cursor += 1
-                c.execute(
-                    "INSERT INTO logs VALUES (?, ?, ?, ?, ?)", (stream, cursor, key, payload, now)
-                )
-                result.entries.append(LogEntry(cursor, key, orjson.loads(payload), now))
-            if result.entries:
-                c.execute(_SET_HEAD, (stream, cursor))
-            return result
-
-        return await self._tx(run)
-
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
-    ) -> builtins.list[LogEntry]:
-        if limit <= 0:
-            return []
-        lo = -1 if after is None else after
-        hi = 2**63 - 1 if before is None else before
-        rows = await self._all(
-            "SELECT cursor, key, data, ts FROM logs WHERE stream = ? AND cursor > ?"
-            f" AND cursor < ? ORDER BY cursor {'DESC' if reverse else 'ASC'} LIMIT ?",
-            (stream, lo, hi, limit),
-        )
-        return [LogEntry(r[0], r[1], orjson.loads(r[2]), r[3]) for r in rows]
-
-    async def log_length(self, stream: str) -> int:
-        return (await self._all("SELECT COUNT(*) FROM logs WHERE stream = ?", (stream,)))[0][0]
-
-    async def trim(self, stream: str, *, upto: int) -> int:
-        sql = "DELETE FROM logs WHERE stream = ? AND cursor <= ?"
-        return await self._tx(lambda c: c.execute(sql, (stream, upto)).rowcount)
-
-    async def prune_keys(self, *, older_than: float) -> int:
-        sql = "DELETE FROM log_keys WHERE at < ?"
-        return await self._tx(lambda c: c.execute(sql, (older_than,)).rowcount)
 
     # -- counters ------------------------------------------------------------------------
     async def incr(self, namespace: str, deltas: Mapping[str, int]) -> dict[str, int]:

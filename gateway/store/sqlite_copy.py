@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from gateway.store.base import Catalog, KeyRecord, LogEntry
+from gateway.store.sqlite_logs import CLAIM_KEY, HEAD, SET_HEAD
 
 T = TypeVar("T")
-_CLAIM_KEY = "INSERT OR IGNORE INTO log_keys (stream, key, cursor, at) VALUES (?, ?, ?, ?)"
-_HEAD = "SELECT last_cursor FROM log_heads WHERE stream = ?"
-_SET_HEAD = "INSERT OR REPLACE INTO log_heads VALUES (?, ?)"
 
 if TYPE_CHECKING:
 
@@ -64,10 +62,10 @@ class SQLiteCopying(_Base):
                 "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?)",
                 [(stream, e.cursor, e.key, _dumps(e.data), e.ts) for e in entries],
             )
-            c.executemany(_CLAIM_KEY, [(stream, key, 0, at) for key, at in keys])
+            c.executemany(CLAIM_KEY, [(stream, key, 0, at) for key, at in keys])
             top = max((e.cursor for e in entries), default=0)
-            row = c.execute(_HEAD, (stream,)).fetchone()
+            row = c.execute(HEAD, (stream,)).fetchone()
             if top > (row[0] if row else 0) or row is None:
-                c.execute(_SET_HEAD, (stream, max(top, row[0] if row else 0)))
+                c.execute(SET_HEAD, (stream, max(top, row[0] if row else 0)))
 
         await self._tx(run)

@@ -7,6 +7,9 @@ the certificate renewer, and registers the ``certificate_renewal`` job kind.
 from __future__ import annotations
 
 import asyncio
+import builtins
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from gateway.backends.acme.challenges import CommandDnsHook, DnsHook, Http01Tokens
@@ -24,6 +27,7 @@ from gateway.traffic.accounts import AcmeAccounts
 from gateway.traffic.acme_json import AcmeJson
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.dynamic_dir import DynamicDir
+from gateway.traffic.models import Container, Service
 from gateway.traffic.renewal import Renewer, check_domains, find_certificate
 from gateway.traffic.routes import AppliedRoute, Reloaded, apply_discovered_route, reload_service
 
@@ -105,6 +109,19 @@ class TrafficService:
         key = f"{challenge}:{','.join(sorted(domains))}"
         return await self.jobs.submit(RENEWAL_JOB, params, actor=actor, key=key)
 
+    async def renewal(self, job_id: str) -> JobRecord | None:
+        """The renewal job, or None (also for another kind's job)."""
+        record = await self.jobs.get(job_id)
+        return record if record is not None and record.kind == RENEWAL_JOB else None
+
+    async def renewals(self) -> list[JobRecord]:
+        """Newest first."""
+        return await self.jobs.list(RENEWAL_JOB)
+
+    def watch(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[JobRecord]]:
+        """The job now, then every change until it finishes (from any replica)."""
+        return self.jobs.watch(job_id)
+
     async def _renewal_job(self, ctx: JobContext) -> JSON | None:
         domains = list(ctx.params.get("domains") or [])
         kind: ChallengeKind = ctx.params.get("challenge") or "http-01"
@@ -119,8 +136,45 @@ class TrafficService:
             )
         return {"renewed": progress["done"], "domains": progress["domains"]}
 
+    # -- Traefik's lists, paged and filtered by Traefik itself (schema/traffic/lists.py) -------
+    async def window(
+        self,
+        collection: str,
+        *,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Items ``offset .. offset + limit`` of a collection and whether more follow."""
+        return await self.traefik.window(
+            collection, offset=offset, limit=limit, search=search, status=status
+        )
+
+    async def list(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        return await self.traefik.list(collection, search=search, status=status)
+
+    async def count(
+        self, collection: str, *, search: str | None = None, status: str | None = None
+    ) -> int:
+        return await self.traefik.count(collection, search=search, status=status)
+
+    async def totals(self) -> dict[str, int]:
+        """Routers, services and middlewares in all, from Traefik's overview."""
+        return await self.traefik.totals()
+
+    async def census(self) -> builtins.list[Service]:
+        """Every service with its health, at most a few seconds old (shared by requests)."""
+        return await self.traefik.census()
+
+    async def containers(self) -> builtins.list[Container]:
+        """Containers labelled for Traefik, running or not."""
+        return await self.docker.containers()
+
     # -- queries and mutations ---------------------------------------------------------------
-    async def certificates(self) -> tuple[list[CertificateInfo], list[str]]:
+    async def certificates(self) -> tuple[builtins.list[CertificateInfo], builtins.list[str]]:
         if self.acme_json is None and self.dynamic_dir is None:
             raise NotConfigured("traefik", "TRAEFIK_ACME_JSON or TRAEFIK_DYNAMIC_DIR")
         return await asyncio.to_thread(self.renewer.certificates)

@@ -13,20 +13,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from gateway.metrics import Metrics
-from gateway.pubsub.base import PubSub
+from gateway.pubsub.base import Message, PubSub
 from gateway.store.base import Store
 from gateway.tasks import cancel_and_wait
+from gateway.usage.analytics import Analytics
 from gateway.usage.events import Rejection, parse_batch
+from gateway.usage.loaders import fresh_analytics
 from gateway.usage.outbox import EventSender, LagoOutbox
 from gateway.usage.prices import Price, PriceBook
-from gateway.usage.rollups import STREAM, Projector
+from gateway.usage.rollups import CHANNEL, STREAM, Projector
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class UsageService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.pubsub = pubsub
         self.idempotency_seconds = idempotency_days * 86400
         self.metrics = metrics
         self.clock = clock
@@ -73,6 +77,16 @@ class UsageService:
         self.outbox = LagoOutbox(store=store, client=lago, backoff=backoff, max_backoff=max_backoff)
         self._kick = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    # -- live views ------------------------------------------------------------------------
+    def live_events(self) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """Each batch of accepted events as it is recorded, on any replica:
+        ``async with usage.live_events() as batches: async for batch in batches: ...``."""
+        return self.pubsub.subscribe(CHANNEL)
+
+    async def fresh_analytics(self) -> Analytics:
+        """Analytics outside a request (a subscription's tick): nothing cached between calls."""
+        return await fresh_analytics(self.store, self.prices)
 
     # -- ingestion -------------------------------------------------------------------------
     async def ingest(self, items: Any) -> IngestResult:

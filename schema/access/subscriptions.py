@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from gateway.auth.audit import CHANNEL
 from gateway.auth.audit import AuditEntry as AuditRecord
 from gateway.context import Info
 from schema.access.types import AuditEntry
@@ -20,6 +19,6 @@ class AccessSubscription:
         description="Audit entries as they are written (live only; use auditLog for history).",
     )
     async def audit_events(self, info: Info) -> AsyncGenerator[AuditEntry, None]:
-        async with info.context.services.pubsub.subscribe(CHANNEL) as messages:
+        async with info.context.services.audit.live() as messages:
             async for message in messages:
                 yield AuditEntry.from_record(AuditRecord.from_message(message))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.backends.brigade.caller import Caller
-from gateway.backends.brigade.loaders import TaskPageLoader, UsageLoader
-from gateway.backends.brigade.models import TaskQuery
+from gateway.agents.loaders import TaskPageLoader, UsageLoader
+from gateway.agents.models import Caller, TaskQuery
 from gateway.context import Info
 from gateway.errors import BadUserInput
 from schema.agents.types import AgentTask, AgentUsage, TaskStatus
@@ -24,8 +23,7 @@ class AgentsQuery:
         metadata=BACKEND, description="Agent count, task count, compute hours, API calls, cost."
     )
     async def usage(self, info: Info) -> AgentUsage | None:
-        client = info.context.services.backends.brigade
-        loader = info.context.loaders.get(UsageLoader, client)
+        loader = info.context.loaders.get(UsageLoader, info.context.services.agents)
         return AgentUsage.from_model(await loader.load(Caller.of(info.context.principal)))
 
     @strawberry.field(metadata=BACKEND, description="Task history, newest first, as a connection.")
@@ -48,8 +46,7 @@ class AgentsQuery:
             status=status.value if status else None,
             agent_id=agent_id or None,
         )
-        client = info.context.services.backends.brigade
-        loader = info.context.loaders.get(TaskPageLoader, client)
+        loader = info.context.loaders.get(TaskPageLoader, info.context.services.agents)
         page = await loader.load((Caller.of(info.context.principal), query))
         tasks = [AgentTask.from_model(t) for t in page.tasks[:first]]
         return index_connection(tasks, kind=CURSOR, start=offset, total=page.total)

@@ -8,9 +8,9 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.backends.brigade.models import TASK_STATUSES
-from gateway.backends.brigade.models import AgentUsage as UsageModel
-from gateway.backends.brigade.models import Task as TaskModel
+from gateway.agents.models import TASK_STATUSES
+from gateway.agents.models import AgentUsage as UsageModel
+from gateway.agents.models import Task as TaskModel
 
 
 @strawberry.enum(description="A Brigade task's state; UNKNOWN for states this gateway predates.")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from gateway.backends.hub.loaders import HubModelLoader
-from gateway.backends.hub.models import HubModel
 from gateway.context import Info
 from gateway.models.active import ActiveRecord
 from gateway.models.cache import CachedModel
-from gateway.models.loaders import ActiveLoader, HubTokenLoader, LocalModelsLoader
+from gateway.models.hub import HubModel
+from gateway.models.loaders import ActiveLoader, HubModelLoader, HubTokenLoader, LocalModelsLoader
 
 
 async def hub_token(info: Info) -> str | None:
@@ -18,7 +17,7 @@ async def hub_token(info: Info) -> str | None:
 async def hub_model(info: Info, repo_id: str, revision: str | None) -> HubModel:
     """The model's Hub info; raises the gateway error when the Hub fails or lacks it."""
     loader = info.context.loaders.get(
-        HubModelLoader, info.context.services.models.hub, await hub_token(info)
+        HubModelLoader, info.context.services.models, await hub_token(info)
     )
     return await loader.load((repo_id, revision))
 

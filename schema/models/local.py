@@ -1,5 +1,5 @@
-"""GraphQL types of the local side of the models domain: the cache, the active model,
-serving settings and the Hub settings."""
+"""GraphQL types of the local side of the models domain: the active model, serving settings
+and the Hub settings (cached models are in repos.py, next to the Hub's)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.backends.hub.quantization import detect
 from gateway.context import Info
-from gateway.errors import BackendNotFound
 from gateway.models.active import ActiveRecord
-from gateway.models.cache import CachedModel, CachedRevision
 from gateway.models.serving_store import SettingsView
-from schema.models.loaders import active_record, hub_model, local_model
+from schema.models.loaders import local_model
+from schema.models.repos import LocalModel
 from schema.models.types import (
-    DetectedQuantization,
-    HubModel,
     ModelDtype,
-    ModelFile,
     ModelsError,
     ServingQuantization,
     TokenSource,
@@ -30,75 +25,6 @@ from schema.timestamps import ts
 
 if TYPE_CHECKING:
     from gateway.models.credentials import TokenInfo
-
-
-@strawberry.type
-class LocalRevision:
-    commit: str
-    refs: list[str]
-    size: Bytes
-    file_count: int
-    last_modified: datetime | None
-    _revision: strawberry.Private[CachedRevision]
-
-    @strawberry.field
-    def files(self) -> list[ModelFile]:
-        return [ModelFile(path=p, size=Bytes(s)) for p, s in self._revision.files]
-
-
-@strawberry.type(description="A model in the local Hugging Face cache (HF_HUB_CACHE).")
-class LocalModel:
-    id: str
-    size: Bytes = strawberry.field(description="Bytes on disk, all revisions.")
-    file_count: int
-    revisions: list[LocalRevision] = strawberry.field(description="Newest first.")
-    last_accessed: datetime | None
-    last_modified: datetime | None
-    _model: strawberry.Private[CachedModel]
-
-    @strawberry.field(description="Formats found in the default revision's files.")
-    async def quantizations(self, info: Info) -> list[DetectedQuantization]:
-        rev = self._model.revision()
-        if rev is None:
-            return []
-        config = await info.context.services.models.cache.config(self.id, rev.commit)
-        found = detect(repo_id=self.id, files=list(rev.files), config=config)
-        return [DetectedQuantization.from_detected(d) for d in found]
-
-    @strawberry.field
-    async def active(self, info: Info) -> bool:
-        record = await active_record(info)
-        return record is not None and record.repo_id == self.id
-
-    @strawberry.field(description="The model on the Hub (null if the Hub does not know it).")
-    async def hub(self, info: Info) -> HubModel | None:
-        try:
-            return HubModel.build(await hub_model(info, self.id, None))
-        except BackendNotFound:
-            return None
-
-    @classmethod
-    def build(cls, m: CachedModel) -> LocalModel:
-        revisions = [
-            LocalRevision(
-                commit=r.commit,
-                refs=list(r.refs),
-                size=Bytes(r.size),
-                file_count=len(r.files),
-                last_modified=ts(r.last_modified),
-                _revision=r,
-            )
-            for r in m.revisions
-        ]
-        return cls(
-            id=m.repo_id,
-            size=Bytes(m.size),
-            file_count=m.nb_files,
-            revisions=revisions,
-            last_accessed=ts(m.last_accessed),
-            last_modified=ts(m.last_modified),
-            _model=m,
-        )
 
 
 @strawberry.type(description="How the platform serves a model (or, without modelId, defaults).")
@@ -183,8 +109,8 @@ class HubSettings:
     def build(cls, info: Info, token: TokenInfo) -> HubSettings:
         models = info.context.services.models
         return cls(
-            endpoint=models.hub.endpoint,
-            configured=models.hub.configured,
+            endpoint=models.hub_endpoint,
+            configured=models.hub_configured,
             cache_dir=str(models.cache.root),
             free_bytes=Bytes(models.cache.free_bytes()),
             upload_root=str(models.uploads.root),

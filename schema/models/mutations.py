@@ -160,8 +160,7 @@ class ModelsMutation:
         models = info.context.services.models
 
         async def run() -> DownloadJob:
-            await models.job(str(job_id))
-            return DownloadJob.build(await models.jobs.cancel(str(job_id)))
+            return DownloadJob.build(await models.cancel_download(str(job_id)))
 
         return await _attempt(run)
 
@@ -174,8 +173,7 @@ class ModelsMutation:
         models = info.context.services.models
 
         async def run() -> DownloadJob:
-            await models.job(str(job_id))
-            return DownloadJob.build(await models.jobs.resume(str(job_id)))
+            return DownloadJob.build(await models.resume_download(str(job_id)))
 
         return await _attempt(run)
 

@@ -19,13 +19,13 @@ from gateway.jobs import JobRecord, JobState
 from gateway.models import ids
 from gateway.models.downloads import KIND as DOWNLOAD
 from gateway.models.formats import CATALOG
-from gateway.models.uploads import KIND as UPLOAD
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
 from schema.models.loaders import hub_model, hub_token, local_models
-from schema.models.local import ActiveModel, HubSettings, LocalModel, ModelSettings
-from schema.models.types import HubModel, ModelCategory, ModelSort, QuantizationInfo
+from schema.models.local import ActiveModel, HubSettings, ModelSettings
+from schema.models.repos import HubModel, LocalModel
+from schema.models.types import ModelCategory, ModelSort, QuantizationInfo
 from schema.pagination import (
     Connection,
     build_connection,
@@ -95,7 +95,7 @@ class ModelsQuery:
     ) -> list[HubModel] | None:
         if query is not None and len(query) > 200:
             raise BadUserInput("query is limited to 200 characters", field="query")
-        found = await info.context.services.models.hub.search(
+        found = await info.context.services.models.search(
             query=query.strip() if query else None,
             task=_term(task, "task"),
             library=_term(library, "library"),
@@ -122,7 +122,7 @@ class ModelsQuery:
     async def popular(
         self, info: Info, task: str | None = None, limit: int = 10
     ) -> list[HubModel] | None:
-        found = await info.context.services.models.hub.search(
+        found = await info.context.services.models.search(
             task=_term(task, "task"),
             sort=ModelSort.DOWNLOADS.value,
             limit=_limit(limit),
@@ -134,7 +134,7 @@ class ModelsQuery:
         metadata=BACKEND, description="Tasks, libraries and licenses the Hub files models under."
     )
     async def categories(self, info: Info, kind: str | None = None) -> list[ModelCategory] | None:
-        found = await info.context.services.models.hub.categories()
+        found = await info.context.services.models.categories()
         return [ModelCategory.build(c) for c in found if kind is None or c.kind == kind]
 
     @strawberry.field(description="The weight formats and quantizations the gateway detects.")
@@ -178,14 +178,14 @@ class ModelsQuery:
 
     @strawberry.field
     async def download(self, info: Info, id: strawberry.ID) -> DownloadJob | None:
-        record = await info.context.services.jobs.get(str(id))
-        return DownloadJob.build(record) if record and record.kind == DOWNLOAD else None
+        record = await info.context.services.models.find_job(str(id), DOWNLOAD)
+        return DownloadJob.build(record) if record else None
 
     @strawberry.field(description="Upload jobs, newest first.")
     async def uploads(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[UploadJob]:
-        records = await info.context.services.jobs.list(UPLOAD)
+        records = await info.context.services.models.upload_jobs()
         return _jobs(records, UploadJob.build, first, after)
 
 

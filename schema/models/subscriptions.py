@@ -23,6 +23,6 @@ class ModelsSubscription:
     ) -> AsyncGenerator[DownloadProgress, None]:
         models = info.context.services.models
         await models.job(str(job_id))  # NOT_FOUND for unknown ids and other kinds of job
-        async with models.jobs.watch(str(job_id)) as updates:
+        async with models.watch(str(job_id)) as updates:
             async for record in updates:
                 yield DownloadProgress.build(record)

@@ -1,25 +1,18 @@
-"""GraphQL types of the models domain: Hub models, formats, errors and enums."""
+"""GraphQL types of the models domain: files, formats, categories, errors and enums.
+
+Hub and cached models are in repos.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.backends.hub.models import HubCategory
-from gateway.backends.hub.models import HubModel as HubRecord
-from gateway.backends.hub.quantization import Detected, QuantFormat
-from gateway.context import Info
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
+from gateway.models.hub import Detected, HubCategory, QuantFormat
 from gateway.models.serving import Dtype, Quantization
-from schema.models.loaders import local_model
 from schema.scalars import Bytes
-
-if TYPE_CHECKING:
-    from schema.models.local import LocalModel
 
 QuantizationFormat = strawberry.enum(QuantFormat, name="QuantizationFormat")
 ModelsErrorCode = strawberry.enum(ModelsFailureCode, name="ModelsErrorCode")
@@ -69,80 +62,9 @@ class DetectedQuantization:
         )
 
 
-@strawberry.type(description="A model repo on the Hugging Face Hub.")
-class HubModel:
-    id: str
-    author: str | None
-    sha: str | None = strawberry.field(description="The commit of the revision asked for.")
-    private: bool
-    gated: bool = strawberry.field(description="Access must be requested on the Hub.")
-    gated_mode: str | None = strawberry.field(description='"auto" or "manual" when gated.')
-    disabled: bool
-    downloads: int
-    likes: int
-    library: str | None
-    task: str | None = strawberry.field(description="The pipeline tag, e.g. text-generation.")
-    tags: list[str]
-    license: str | None
-    created_at: datetime | None
-    last_modified: datetime | None
-    parameters: Bytes | None
-    context_length: int | None
-    size: Bytes | None = strawberry.field(description="All files, when the Hub listed sizes.")
-    files: list[ModelFile] | None = strawberry.field(
-        description="Null in search results, which do not list sizes."
-    )
-    _record: strawberry.Private[HubRecord]
-
-    @strawberry.field(description="Weight formats and quantizations found in the repo.")
-    def quantizations(self) -> list[DetectedQuantization]:
-        return [DetectedQuantization.from_detected(d) for d in self._record.quantizations()]
-
-    @strawberry.field(description="This model in the local cache, if it was downloaded.")
-    async def local(
-        self, info: Info
-    ) -> Annotated[LocalModel, strawberry.lazy("schema.models.local")] | None:
-        from schema.models.local import LocalModel
-
-        found = await local_model(info, self.id)
-        return LocalModel.build(found) if found else None
-
-    @classmethod
-    def build(cls, m: HubRecord, *, with_files: bool = True) -> HubModel:
-        files = None
-        if m.files is not None and with_files:
-            files = [ModelFile(path=f.path, size=_bytes(f.size), lfs=f.lfs) for f in m.files]
-        return cls(
-            id=m.id,
-            author=m.author,
-            sha=m.sha,
-            private=m.private,
-            gated=m.gated is not None,
-            gated_mode=m.gated,
-            disabled=m.disabled,
-            downloads=m.downloads,
-            likes=m.likes,
-            library=m.library,
-            task=m.pipeline_tag,
-            tags=list(m.tags),
-            license=m.license,
-            created_at=m.created_at,
-            last_modified=m.last_modified,
-            parameters=_bytes(m.parameters),
-            context_length=m.context_length,
-            size=_bytes(m.total_size),
-            files=files,
-            _record=m,
-        )
-
-
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
-
-
-def _bytes(value: int | None) -> Bytes | None:
-    return None if value is None else Bytes(value)
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.context import Info
-from gateway.providers.loaders import ProviderLoader
+from gateway.providers import ProviderAdmin
 from gateway.providers.owners import visible
 from schema.cache_control import cache_control
 from schema.pagination import (
@@ -83,7 +83,7 @@ class ProvidersQuery:
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
-        loader = info.context.loaders.get(ProviderLoader, info.context.services.store)
+        loader = info.context.loaders.get(ProviderAdmin.record_loader, provider_admin(info))
         record = await loader.load(str(id))
         if record is None or not visible(record, info.context.actor):
             return None

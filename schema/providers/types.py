@@ -9,33 +9,17 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.backends.providers import (
-    KINDS,
-    AuthStyle,
-    ProbeError,
-    ProbeErrorCode,
-)
-from gateway.backends.providers import (
-    DiscoveredModel as Discovered,
-)
-from gateway.backends.providers import (
-    ProviderKind as KindSpec,
-)
 from gateway.context import Info
 from gateway.providers import ProviderAdmin, ProviderFailure, ProviderFailureCode, ProviderRecord
-from gateway.providers.loaders import ProviderTestLoader
+from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCode
+from gateway.providers.models import DiscoveredModel as Discovered
+from gateway.providers.models import ProviderKind as KindSpec
 from gateway.providers.records import LastTest
 from schema.timestamps import ts
 
 
 def provider_admin(info: Info) -> ProviderAdmin:
-    services = info.context.services
-    return ProviderAdmin(
-        store=services.store,
-        secrets=services.secrets,
-        connector=services.backends.providers,
-        audit=services.audit,
-    )
+    return info.context.services.providers
 
 
 @strawberry.enum(description="The kinds of LLM provider the gateway can talk to.")
@@ -156,7 +140,7 @@ class Provider:
 
     @strawberry.field(description="Null if never tested, or if the URL or key changed since.")
     async def last_test(self, info: Info) -> ProviderLastTest | None:
-        loader = info.context.loaders.get(ProviderTestLoader, info.context.services.store)
+        loader = info.context.loaders.get(ProviderAdmin.test_loader, provider_admin(info))
         stored = await loader.load(str(self.id))
         if stored is None:
             return None

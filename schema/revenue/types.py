@@ -9,9 +9,9 @@ from enum import Enum
 
 import strawberry
 
-from gateway.backends.lago.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.context import Info
 from gateway.revenue.loaders import CustomerLoader, PlanLoader
+from gateway.revenue.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.revenue.money import Money as MoneyValue
 from gateway.revenue.service import RevenueService
 from schema.scalars import Cents

@@ -33,27 +33,27 @@ async def traefik_connection(
     provider: str | None = None,
     status: str | None = None,
 ) -> Connection[N]:
-    client = traffic(info).traefik
+    service = traffic(info)
     kind = collection.rstrip("s")
     limit = check_first(first)
     offset = start_after(kind, after)
     where = search or (f"@{provider}" if provider else None)
     if provider and search:  # Traefik takes one search term: the provider is checked here
-        every = [parse(r) for r in await client.list(collection, search=search, status=status)]
+        every = [parse(r) for r in await service.list(collection, search=search, status=status)]
         items = [o for o in every if provider_of(o) == provider]
         page = items[offset : offset + limit]
         more, total = offset + limit < len(items), len(items)
     else:
-        raw, more = await client.window(
+        raw, more = await service.window(
             collection, offset=offset, limit=limit, search=where, status=status
         )
         page = [o for o in map(parse, raw) if not provider or provider_of(o) == provider]
         total = offset + len(page) + int(more)
         if selects(info, "totalCount"):
             if where or status:
-                total = await client.count(collection, search=where, status=status)
+                total = await service.count(collection, search=where, status=status)
             else:
-                total = (await client.totals())[collection]
+                total = (await service.totals())[collection]
     return build_connection(
         [build(o) for o in page],
         lambda i: encode_cursor(kind, offset + i),

@@ -22,8 +22,10 @@ from gateway.errors import (
 )
 from gateway.traffic.routes import Unsupported
 from schema.permissions import require
+from schema.traffic.certificates import AcmeChallenge
+from schema.traffic.containers import RouteSuggestion
 from schema.traffic.nodes import DiscoveredContainer, RenewalJob, TraefikService, traffic
-from schema.traffic.types import AcmeChallenge, RouteSuggestion, TrafficError, TrafficErrorCode
+from schema.traffic.types import TrafficError, TrafficErrorCode
 
 T = TypeVar("T")
 

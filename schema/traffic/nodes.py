@@ -9,31 +9,32 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.backends.docker.client import Container
-from gateway.backends.traefik.loaders import (
-    TraefikCollectionLoader,
-    TraefikMetricsLoader,
-)
-from gateway.backends.traefik.models import Service
 from gateway.context import Info
 from gateway.jobs.records import JobRecord
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.discovery import file_name, object_name, suggest
-from gateway.traffic.loaders import CertificatesLoader
+from gateway.traffic.loaders import (
+    CertificatesLoader,
+    TraefikCollectionLoader,
+    TraefikMetricsLoader,
+)
+from gateway.traffic.models import Container, Service
 from gateway.traffic.service import TrafficService
 from schema.permissions import require
 from schema.timestamps import ts
-from schema.traffic.types import (
+from schema.traffic.containers import (
     ContainerNetwork,
     ContainerPort,
     Label,
+    RouteSuggestion,
+    container_fields,
+)
+from schema.traffic.types import (
     LoadBalancerStats,
     ObjectCounts,
-    RouteSuggestion,
     ServerState,
     ServiceHealth,
     ServiceTraffic,
-    container_fields,
 )
 
 
@@ -43,7 +44,7 @@ def traffic(info: Info) -> TrafficService:
 
 async def traefik(info: Info, collection: str) -> Any:
     """One of Traefik's API answers (see TraefikCollectionLoader), fetched once per request."""
-    loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info).traefik)
+    loader = info.context.loaders.get(TraefikCollectionLoader, traffic(info))
     return await loader.load(collection)
 
 
@@ -87,7 +88,7 @@ class TraefikService:
 
     @strawberry.field(description="Requests, errors and latency from Traefik's /metrics.")
     async def traffic(self, info: Info) -> ServiceTraffic | None:
-        loader = info.context.loaders.get(TraefikMetricsLoader, traffic(info).traefik)
+        loader = info.context.loaders.get(TraefikMetricsLoader, traffic(info))
         return ServiceTraffic.build((await loader.load("")).service(self.name))
 
     @strawberry.field
@@ -184,7 +185,7 @@ class TrafficOverview:
 
     @strawberry.field(description="Services by health (from server status), at most 5 seconds old.")
     async def service_health(self, info: Info) -> list[HealthCount] | None:
-        services = await traffic(info).traefik.census()
+        services = await traffic(info).census()
         counts = {h: 0 for h in ServiceHealth}
         for s in services:
             counts[ServiceHealth(s.health)] += 1

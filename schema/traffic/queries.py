@@ -8,16 +8,14 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from gateway.backends.traefik.loaders import TraefikMetricsLoader, TraefikServiceLoader
-from gateway.backends.traefik.metrics import CSV_COLUMNS
-from gateway.backends.traefik.models import Middleware, Router, Service
 from gateway.context import Info
-from gateway.jobs.records import JobRecord
-from gateway.traffic.service import RENEWAL_JOB
+from gateway.traffic.loaders import TraefikMetricsLoader, TraefikServiceLoader
+from gateway.traffic.models import CSV_COLUMNS, Middleware, Router, Service
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
+from schema.traffic.certificates import Certificate
 from schema.traffic.lists import traefik_connection
 from schema.traffic.nodes import (
     DiscoveredContainer,
@@ -29,7 +27,6 @@ from schema.traffic.nodes import (
     traffic,
 )
 from schema.traffic.types import (
-    Certificate,
     EntryPoint,
     MetricsExport,
     MetricsFormat,
@@ -102,9 +99,7 @@ class TrafficQuery:
         metadata=BACKEND, extensions=SERVICES, description='By full name, e.g. "gateway@docker".'
     )
     async def service(self, info: Info, name: str) -> TraefikService | None:
-        found = await info.context.loaders.get(TraefikServiceLoader, traffic(info).traefik).load(
-            name
-        )
+        found = await info.context.loaders.get(TraefikServiceLoader, traffic(info)).load(name)
         return TraefikService.build(found) if found else None
 
     @strawberry.field(metadata=BACKEND, extensions=SERVICES)
@@ -131,9 +126,7 @@ class TrafficQuery:
     async def metrics(
         self, info: Info, format: MetricsFormat = MetricsFormat.JSON, match: str | None = None
     ) -> MetricsExport | None:
-        snapshot = await info.context.loaders.get(TraefikMetricsLoader, traffic(info).traefik).load(
-            ""
-        )
+        snapshot = await info.context.loaders.get(TraefikMetricsLoader, traffic(info)).load("")
         samples = snapshot.select(match)
         now = time.time()
         csv = format is MetricsFormat.CSV
@@ -153,7 +146,7 @@ class TrafficQuery:
     async def discovered(
         self, info: Info, first: int = 100, after: str | None = None
     ) -> Connection[DiscoveredContainer] | None:
-        containers = await traffic(info).docker.containers()
+        containers = await traffic(info).containers()
         containers.sort(key=lambda c: c.name)
         return list_connection("container", containers, DiscoveredContainer.build, first, after)
 
@@ -177,12 +170,12 @@ class TrafficQuery:
 
     @strawberry.field(extensions=[require("certificates", "read")])
     async def renewal(self, info: Info, job_id: strawberry.ID) -> RenewalJob | None:
-        record = await traffic(info).jobs.get(str(job_id))
-        return RenewalJob.build(record) if record and record.kind == RENEWAL_JOB else None
+        record = await traffic(info).renewal(str(job_id))
+        return RenewalJob.build(record) if record else None
 
     @strawberry.field(extensions=[require("certificates", "read")], description="Newest first.")
     async def renewals(self, info: Info, first: int = 20) -> list[RenewalJob] | None:
-        records: list[JobRecord] = await traffic(info).jobs.list(RENEWAL_JOB)
+        records = await traffic(info).renewals()
         return [RenewalJob.build(r) for r in records[: check_first(first)]]
 
 

@@ -8,7 +8,6 @@ import strawberry
 
 from gateway.context import Info
 from gateway.errors import NotFound
-from gateway.traffic.service import RENEWAL_JOB
 from schema.permissions import require
 from schema.traffic.nodes import RenewalJob, traffic
 
@@ -22,12 +21,9 @@ class TrafficSubscription:
     async def renewal_progress(
         self, info: Info, job_id: strawberry.ID
     ) -> AsyncGenerator[RenewalJob, None]:
-        jobs = traffic(info).jobs
-        if jobs is None:
+        service = traffic(info)
+        if await service.renewal(str(job_id)) is None:
             raise NotFound(f"no renewal job {job_id}")
-        record = await jobs.get(str(job_id))
-        if record is None or record.kind != RENEWAL_JOB:
-            raise NotFound(f"no renewal job {job_id}")
-        async with jobs.watch(str(job_id)) as updates:
+        async with service.watch(str(job_id)) as updates:
             async for update in updates:
                 yield RenewalJob.build(update)

@@ -1,4 +1,6 @@
-"""GraphQL types of the traffic domain: Traefik objects, metrics, containers, certificates."""
+"""GraphQL types of Traefik: routers, services' traffic, middlewares, metrics; traffic errors.
+
+Containers and certificates have their own modules (containers.py, certificates.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.backends.docker.client import Container
-from gateway.backends.traefik.metrics import ServiceMetrics
-from gateway.backends.traefik.models import Middleware, Router
-from gateway.traffic.certificates import CertificateInfo
-from gateway.traffic.discovery import Suggestion
-from schema.timestamps import ts
+from gateway.traffic.models import Middleware, Router, ServiceMetrics
 
 
 @strawberry.enum
@@ -28,18 +25,6 @@ class ServiceHealth(Enum):
 class MetricsFormat(Enum):
     JSON = "json"
     CSV = "csv"
-
-
-@strawberry.enum
-class CertificateSource(Enum):
-    ACME = "acme"
-    FILE = "file"
-
-
-@strawberry.enum
-class AcmeChallenge(Enum):
-    HTTP_01 = "http-01"
-    DNS_01 = "dns-01"
 
 
 @strawberry.type
@@ -175,113 +160,6 @@ class TraefikVersion:
     version: str
     codename: str
     start_date: str | None
-
-
-@strawberry.type
-class ContainerPort:
-    private_port: int
-    public_port: int | None
-    type: str
-    ip: str | None
-
-
-@strawberry.type
-class ContainerNetwork:
-    name: str
-    ip_address: str | None
-    aliases: list[str]
-
-
-@strawberry.type
-class Label:
-    key: str
-    value: str
-
-
-@strawberry.type
-class SuggestedValue:
-    value: str
-    reason: str
-
-
-@strawberry.type
-class RouteSuggestion:
-    router: str
-    service: str
-    rule: SuggestedValue
-    port: SuggestedValue
-    network: SuggestedValue
-    scheme: str
-    entry_points: list[str]
-
-    @classmethod
-    def build(cls, s: Suggestion) -> RouteSuggestion:
-        return cls(
-            router=s.router,
-            service=s.service,
-            rule=SuggestedValue(value=s.rule.value, reason=s.rule.reason),
-            port=SuggestedValue(value=s.port.value, reason=s.port.reason),
-            network=SuggestedValue(value=s.network.value, reason=s.network.reason),
-            scheme=s.scheme,
-            entry_points=s.entry_points,
-        )
-
-
-def container_fields(c: Container) -> dict[str, object]:
-    return {
-        "id": strawberry.ID(c.id),
-        "name": c.name,
-        "image": c.image,
-        "state": c.state,
-        "status": c.status,
-        "created": ts(c.created),
-        "networks": [
-            ContainerNetwork(name=n.name, ip_address=n.ip_address, aliases=n.aliases)
-            for n in c.networks
-        ],
-        "ports": [
-            ContainerPort(private_port=p.private, public_port=p.public, type=p.type, ip=p.ip)
-            for p in c.ports
-        ],
-        "labels": [Label(key=k, value=v) for k, v in sorted(c.labels.items())],
-    }
-
-
-@strawberry.type
-class Certificate:
-    main: str
-    domains: list[str]
-    sans: list[str]
-    common_name: str | None
-    issuer: str
-    serial: str
-    fingerprint_sha256: str
-    not_before: datetime
-    not_after: datetime
-    days_left: int
-    expiring: bool = strawberry.field(description="Fewer than 30 days left.")
-    source: CertificateSource
-    resolver: str | None
-    location: str
-
-    @classmethod
-    def build(cls, c: CertificateInfo) -> Certificate:
-        return cls(
-            main=c.main,
-            domains=c.domains,
-            sans=c.sans,
-            common_name=c.common_name,
-            issuer=c.issuer,
-            serial=c.serial,
-            fingerprint_sha256=c.fingerprint_sha256,
-            not_before=c.not_before,
-            not_after=c.not_after,
-            days_left=c.days_left(),
-            expiring=c.expiring(),
-            source=CertificateSource(c.origin.source),
-            resolver=c.origin.resolver,
-            location=c.origin.location,
-        )
 
 
 @strawberry.enum

@@ -11,8 +11,6 @@ import strawberry
 from gateway.context import Info
 from gateway.errors import BadUserInput
 from gateway.usage.buckets import MAX_DAYS, Window
-from gateway.usage.loaders import fresh_analytics
-from gateway.usage.rollups import CHANNEL
 from schema.permissions import require
 from schema.usage.queries import build_overview
 from schema.usage.types import UsageEvent, UsageOverview, UsageStatus
@@ -48,7 +46,7 @@ class UsageSubscription:
     async def usage_events(
         self, info: Info, filter: UsageEventFilter | None = None
     ) -> AsyncGenerator[UsageEvent, None]:
-        async with info.context.services.pubsub.subscribe(CHANNEL) as messages:
+        async with info.context.services.usage.live_events() as messages:
             async for message in messages:
                 for record in message["events"]:
                     if filter is None or filter.matches(record):
@@ -70,7 +68,7 @@ class UsageSubscription:
         usage = info.context.services.usage
         while True:
             # Fresh reads each tick: the connection's loaders would cache the first answer.
-            analytics = await fresh_analytics(usage.store, usage.prices)
+            analytics = await usage.fresh_analytics()
             window = Window.last_days(days, now=usage.clock())
             yield await build_overview(usage, analytics, window)
             await asyncio.sleep(interval_seconds)

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tarfile
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from gateway.sandbox import pebble
-from gateway.sandbox.pebble import Pebble, PebbleMissing
+from gateway.sandbox.pebble import Pebble, PebbleMissing, stop_process, wait_until
 
 IMAGE = "localhost/ogw-tiny:1"
 
@@ -32,26 +31,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: run .ci/install-traffic.sh)")
     pytest.skip(reason)
-
-
-def _wait(check: object, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError):
-            if check():  # type: ignore[operator]
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not come up in {timeout:g}s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 # -- podman ---------------------------------------------------------------------------------
@@ -140,11 +119,11 @@ def podman_service() -> Iterator[Podman]:
                 client.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
                 return b"OK" in client.recv(4096)
 
-        _wait(answers, "podman system service")
+        wait_until(answers, "podman system service")
         yield Podman(url=f"unix://{sock}", containers=created)
     finally:
         if service is not None:
-            _stop(service)
+            stop_process(service)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -7,30 +7,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aiodataloader import DataLoader
 
-from gateway.backends.brigade.caller import Caller
-from gateway.backends.brigade.client import BrigadeClient
-from gateway.backends.brigade.models import AgentUsage, TaskPage, TaskQuery
+from gateway.agents.models import AgentUsage, Caller, TaskPage, TaskQuery
+
+if TYPE_CHECKING:
+    from gateway.agents.service import AgentsService
 
 
 class UsageLoader(DataLoader[Caller, AgentUsage]):
-    def __init__(self, client: BrigadeClient) -> None:
+    def __init__(self, agents: AgentsService) -> None:
         super().__init__()
-        self.client = client
+        self.agents = agents
 
     async def batch_load_fn(self, keys: Iterable[Caller]) -> list[AgentUsage | BaseException]:
-        return await asyncio.gather(*(self.client.usage(k) for k in keys), return_exceptions=True)
+        return await asyncio.gather(*(self.agents.usage(k) for k in keys), return_exceptions=True)
 
 
 class TaskPageLoader(DataLoader[tuple[Caller, TaskQuery], TaskPage]):
-    def __init__(self, client: BrigadeClient) -> None:
+    def __init__(self, agents: AgentsService) -> None:
         super().__init__()
-        self.client = client
+        self.agents = agents
 
     async def batch_load_fn(
         self, keys: Iterable[tuple[Caller, TaskQuery]]
     ) -> list[TaskPage | BaseException]:
-        calls = (self.client.task_history(caller, query) for caller, query in keys)
+        calls = (self.agents.tasks(caller, query) for caller, query in keys)
         return await asyncio.gather(*calls, return_exceptions=True)
