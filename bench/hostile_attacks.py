@@ -110,6 +110,8 @@ async def idle_websockets(url: str, count: int, within: float, rate: float) -> d
                 async with session.ws_connect(ws_url, protocols=["graphql-transport-ws"]) as ws:
                     await ws.receive(timeout=within)
                     codes[str(ws.close_code)] += 1
+            except aiohttp.WSServerHandshakeError as exc:  # refused before the upgrade
+                codes[str(exc.status)] += 1
             except (aiohttp.ClientError, TimeoutError) as exc:
                 codes[type(exc).__name__] += 1
             return time.perf_counter() - started

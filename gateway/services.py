@@ -36,6 +36,7 @@ from gateway.maintenance import StoreMaintenance
 from gateway.metrics import Metrics
 from gateway.models.service import ModelsService
 from gateway.penalty import Penalty
+from gateway.pending import PendingSockets
 from gateway.providers import ProviderAdmin
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
@@ -72,6 +73,8 @@ class Services:
     """Holds each 429 for GATEWAY_RATE_LIMIT_DELAY: a flood paces itself."""
     in_flight: InFlight
     """One subject's requests running at once (GATEWAY_MAX_IN_FLIGHT); more wait."""
+    pending_sockets: PendingSockets
+    """Websockets not yet initialised, per address (GATEWAY_WS_MAX_PENDING)."""
     signin: SignInCache
     """Signed-in callers by credential: no store round trip for a known caller."""
     watch: AccessWatch
@@ -228,6 +231,7 @@ class Services:
                 delay=settings.limits.rate_limit_delay, held=settings.limits.rate_limit_held
             ),
             in_flight=InFlight(limit=settings.limits.max_in_flight),
+            pending_sockets=PendingSockets(limit=settings.limits.ws_max_pending),
             signin=SignInCache(authenticator=authenticator, rbac=rbac, watch=watch),
             watch=watch,
             sessions=sessions,

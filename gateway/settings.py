@@ -85,6 +85,8 @@ class Limits:
     """Seconds a 429 (rate limit, failed sign-ins) is held before it is sent."""
     rate_limit_held: int = 1024
     max_in_flight: int = 16
+    ws_max_pending: int = 64
+    """Websockets per client address not yet initialised; more are refused (403)."""
     """Requests of one subject running at once per replica; more wait their turn."""
     """Refusals held at once per subject or address; past that they are sent at once."""
 
@@ -108,6 +110,7 @@ class Limits:
             rate_limit_delay=_float(env, "GATEWAY_RATE_LIMIT_DELAY", d.rate_limit_delay),
             rate_limit_held=_int(env, "GATEWAY_RATE_LIMIT_HELD", d.rate_limit_held),
             max_in_flight=_int(env, "GATEWAY_MAX_IN_FLIGHT", d.max_in_flight),
+            ws_max_pending=_int(env, "GATEWAY_WS_MAX_PENDING", d.ws_max_pending),
             max_cost=_int(env, "GATEWAY_MAX_COST", d.max_cost),
         )
 

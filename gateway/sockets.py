@@ -64,6 +64,7 @@ class _Gate:
         """Sign the connection in; :class:`Refused` says how to close it if not."""
         ctx = self.context
         services = ctx.services
+        services.pending_sockets.leave(ctx.request.scope)  # it has sent connection_init
         address = client_address(ctx.request)
         if services.lockout.refused_for(address) is not None:
             raise Refused(TOO_MANY, "too many failed authentications; retry later")

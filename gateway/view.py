@@ -67,12 +67,18 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
-            gauge = self._services().metrics.websockets
+            services = self._services()
+            client = scope.get("client")
+            if not services.pending_sockets.enter(scope, client[0] if client else "unknown"):
+                await send({"type": "websocket.close", "code": 1008})  # before accept: 403
+                return
+            gauge = services.metrics.websockets
             gauge.inc()
             try:
                 await super().__call__(scope, receive, send)
             finally:
                 gauge.dec()
+                services.pending_sockets.leave(scope)
             return
         request = Request(scope, receive=receive)
         try:
