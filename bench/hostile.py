@@ -58,7 +58,7 @@ def attacks(scale: float) -> list[Attack]:
             "subscribes",
             [{"count": n(10_000), "within": 20.0}],
             "at most 50 live (GATEWAY_WS_MAX_SUBSCRIPTIONS); each refusal RATE_LIMITED, "
-            "held 0.5 s (GATEWAY_RATE_LIMIT_DELAY)",
+            "held about 1 s (GATEWAY_RATE_LIMIT_DELAY)",
         ),
         Attack(
             f"{n(2_000):,} idle websockets, never initialised (2 processes, 100/s each)",
