@@ -103,7 +103,7 @@ class Outcome:
         return not self.problems
 
     def row(self) -> str:
-        got = "; ".join(_said(a) for a in _merged(self.answers))
+        got = _said(_merged(self.answers))
         took = max((a.get("seconds", 0.0) for a in self.answers), default=0.0)
         ok = "yes" if self.ok else "**no**"
         return (
@@ -113,8 +113,8 @@ class Outcome:
         )
 
 
-def _merged(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The attacking processes' counts added up (one dict)."""
+def _merged(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The attacking processes' counts added up."""
     total: dict[str, Any] = {}
     for answer in answers:
         for key, value in answer.items():
@@ -124,7 +124,7 @@ def _merged(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     into[k] = into.get(k, 0) + v
             elif key != "seconds":
                 total[key] = value
-    return [total]
+    return total
 
 
 def _said(answer: dict[str, Any]) -> str:
@@ -195,7 +195,7 @@ def run_attack(
         outcome.problems.append(f"{errors} of the well-behaved client's requests failed")
     if outcome.ratio > 2:
         outcome.problems.append(f"its p99 {outcome.ratio:.2f}x the normal one")
-    outcome.problems += judge(attack, _merged(answers)[0])
+    outcome.problems += judge(attack, _merged(answers))
     return outcome
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from gateway.sandbox.server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 """The project root: servers run there so ``gateway`` and ``schema`` import from the tree."""
 HOST = "127.0.0.1"
@@ -35,12 +37,6 @@ def loop_impl() -> str:
 
 def http_impl() -> str:
     return "httptools" if importlib.util.find_spec("httptools") else "h11"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -35,8 +35,3 @@ class Penalty:
                 self._waiting[key] = left
             else:
                 del self._waiting[key]
-
-    @property
-    def waiting(self) -> int:
-        """Refusals being held now (all keys)."""
-        return sum(self._waiting.values())

@@ -40,6 +40,3 @@ class PendingSockets:
             self._count[address] = left
         else:
             del self._count[address]
-
-    def count(self, address: str) -> int:
-        return self._count.get(address, 0)

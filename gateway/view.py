@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -35,7 +35,7 @@ from gateway.graphiql import render_graphiql
 from gateway.requestlog import current_request
 from gateway.responses import error_response, gateway_error_response
 from gateway.services import Services
-from gateway.sockets import LegacyWSHandler, TransportWSHandler
+from gateway.sockets import LegacyWSHandler, TransportWSHandler, client_address
 from schema.response_cache import ResponseCachePolicy, ResponseCaching
 
 log = logging.getLogger("gateway.view")
@@ -68,8 +68,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
             services = self._services()
-            client = scope.get("client")
-            if not services.pending_sockets.enter(scope, client[0] if client else "unknown"):
+            address = client_address(HTTPConnection(scope))
+            if not services.pending_sockets.enter(scope, address):
                 await send({"type": "websocket.close", "code": 1008})  # before accept: 403
                 return
             gauge = services.metrics.websockets

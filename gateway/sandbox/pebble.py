@@ -10,7 +10,6 @@ import ipaddress
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from gateway.sandbox.server import free_port
 
 
 class PebbleMissing(RuntimeError):
@@ -83,12 +84,6 @@ def _tls_files(base: Path) -> tuple[Path, Path, Path]:
         )
     )
     return paths
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

@@ -165,3 +165,11 @@ def serve_in_thread(
         thread.join(timeout=grace + 5.0)
 
     return base_url, stop
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (bound, then released): for a child
+    process told which port to serve on, or a URL where nothing listens."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

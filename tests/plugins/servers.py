@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from gateway.sandbox.base import serve
+from gateway.sandbox.server import free_port
 
 ServeApp = Callable[[ASGIApp], Awaitable[str]]
 
@@ -35,14 +35,6 @@ async def serve_app() -> AsyncIterator[ServeApp]:
             return await stack.enter_async_context(serve(app, grace=0.5))
 
         yield start
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (bound, then released): for a child
-    process told which port to serve on, or a URL where nothing listens."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
