@@ -16,8 +16,9 @@ request (like graphql-core's memoised sub-field collection), not once per item.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+from weakref import WeakMethod
 
 from graphql import (
     GraphQLField,
@@ -25,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     Undefined,
     is_leaf_type,
     is_list_type,
@@ -54,6 +56,13 @@ class _Fallback(Exception):
 class FastListExecution(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # graphql-core keeps two of this executor's bound methods in ``async_helpers``: a
+        # reference cycle that would leave every request's executor, context and request to
+        # the garbage collector. Weak methods keep them reachable for as long as the
+        # executor runs (its own frames hold it) without the cycle.
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=_weak(self.gather_async_work), track=_weak(self.track_async_work)
+        )
         self._fast_plans: dict[Any, Any] = {}
         # Extensions with a ``resolve`` hook wrap every resolver: such a request must go
         # through every field, so no fast path.
@@ -178,6 +187,15 @@ class FastListExecution(StrawberryGraphQLCoreExecutionContext):
         except Exception:  # whatever it is, graphql-core's path reports it properly
             raise _Fallback from None
         return out
+
+
+def _weak(method: Callable[..., Any]) -> Callable[..., Any]:
+    ref = WeakMethod(method)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return ref()(*args, **kwargs)  # type: ignore[misc]
+
+    return call
 
 
 def _absent(non_null: bool) -> None:

@@ -46,8 +46,18 @@ def format_error(error: GraphQLError) -> GraphQLError:
     Mutates the error in place: Strawberry hands different list objects to the logger and to
     the response for some paths (parse errors), but the same error objects.
     """
-    if error.extensions and "code" in error.extensions:
-        return error
+    if not (error.extensions and "code" in error.extensions):
+        _code(error)
+    # The formatted response must not carry the original exception's details; nor may the
+    # error keep a traceback (its own or its cause's), whose frames hold the executor that
+    # holds this error: a reference cycle that would leave the whole request's objects to
+    # the cycle collector, whose pauses every other request then waits through.
+    error.original_error = error.cause = None
+    error.__traceback__ = error.__cause__ = error.__context__ = None
+    return error
+
+
+def _code(error: GraphQLError) -> None:
     original = error.original_error
     if isinstance(original, GatewayError):
         error.message = original.message
@@ -62,9 +72,6 @@ def format_error(error: GraphQLError) -> GraphQLError:
         log.error("unexpected error at %s", error.path, exc_info=original)
         error.message = "Internal error"
         error.extensions = {"code": ErrorCode.INTERNAL.value}
-    # The formatted response must not carry the original exception's details.
-    error.original_error = None
-    return error
 
 
 def format_result(result: Any) -> None:

@@ -15,7 +15,15 @@ from gateway.context import Info
 from gateway.errors import ErrorCode
 
 
-class Require(BasePermission):
+class _Refusing(BasePermission):
+    def on_unauthorized(self) -> None:
+        # Strawberry's raises the error from a local variable: the frame then holds the error
+        # that holds the frame (in its traceback), a cycle that leaves each refused request's
+        # objects to the cycle collector. Raised as an expression, it holds nothing.
+        raise self.error_class(self.message or "", extensions=dict(self.error_extensions or {}))
+
+
+class Require(_Refusing):
     error_extensions = {"code": ErrorCode.FORBIDDEN.value}
 
     def __init__(self, resource: str, action: str) -> None:
@@ -39,7 +47,7 @@ class RequireAny(Require):
         return bool(self.permissions & info.context.permissions)
 
 
-class Authenticated(BasePermission):
+class Authenticated(_Refusing):
     error_extensions = {"code": ErrorCode.UNAUTHENTICATED.value}
     message = "authentication required"
     permission = None
