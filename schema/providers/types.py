@@ -22,17 +22,11 @@ def provider_admin(info: Info) -> ProviderAdmin:
     return info.context.services.providers
 
 
-@strawberry.enum(description="The kinds of LLM provider the gateway can talk to.")
-class ProviderKind(Enum):
-    OPENAI = "openai"
-    ANTHROPIC = "anthropic"
-    GOOGLE = "google"
-    COHERE = "cohere"
-    TOGETHER = "together"
-    REPLICATE = "replicate"
-    VLLM = "vllm"
-    OLLAMA = "ollama"
-    CUSTOM = "custom"
+# The kinds table (gateway/backends/providers/kinds.py) drives the enum: a new kind is one row.
+ProviderKind = strawberry.enum(
+    Enum("ProviderKind", {kind.upper(): kind for kind in KINDS}),  # type: ignore[misc]
+    description="The kinds of LLM provider the gateway can talk to.",
+)
 
 
 ProviderAuthStyle = strawberry.enum(AuthStyle, name="ProviderAuthStyle")
