@@ -12,6 +12,7 @@ from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
 from gateway.models.hub import Detected, HubCategory, QuantFormat
 from gateway.models.serving import Dtype, Quantization
+from schema.mirror import mirror
 from schema.scalars import Bytes
 
 QuantizationFormat = strawberry.enum(QuantFormat, name="QuantizationFormat")
@@ -53,12 +54,8 @@ class DetectedQuantization:
 
     @classmethod
     def from_detected(cls, d: Detected) -> DetectedQuantization:
-        return cls(
-            format=d.format,
-            variant=d.variant,
-            bits=d.bits,
-            files=list(d.files),
-            size=Bytes(d.size) if d.size is not None else None,
+        return mirror(
+            cls, d, files=list(d.files), size=Bytes(d.size) if d.size is not None else None
         )
 
 
@@ -76,7 +73,7 @@ class ModelCategory:
 
     @classmethod
     def build(cls, c: HubCategory) -> ModelCategory:
-        return cls(id=c.id, label=c.label, kind=c.kind, group=c.group)
+        return mirror(cls, c)
 
 
 @strawberry.type
@@ -90,14 +87,7 @@ class QuantizationInfo:
 
     @classmethod
     def build(cls, f: FormatInfo) -> QuantizationInfo:
-        return cls(
-            format=f.format,
-            label=f.label,
-            description=f.description,
-            bits=list(f.bits),
-            variants=list(f.variants),
-            detection=f.detection,
-        )
+        return mirror(cls, f, bits=list(f.bits), variants=list(f.variants))
 
 
 @strawberry.type(description="An expected failure of a models mutation.")

@@ -15,6 +15,7 @@ from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCod
 from gateway.providers.models import DiscoveredModel as Discovered
 from gateway.providers.models import ProviderKind as KindSpec
 from gateway.providers.records import LastTest
+from schema.mirror import mirror
 from schema.timestamps import ts
 
 
@@ -48,16 +49,12 @@ class ProviderKindInfo:
 
     @classmethod
     def from_spec(cls, spec: KindSpec) -> ProviderKindInfo:
-        return cls(
+        return mirror(
+            cls,
+            spec,
             kind=ProviderKind(spec.id),
-            label=spec.label,
-            default_base_url=spec.default_base_url,
-            models_path=spec.models_path,
             auth_style=spec.auth,
             auth_header=spec.auth_description,
-            key_required=spec.key_required,
-            base_url_required=spec.base_url_required,
-            docs_url=spec.docs_url,
         )
 
 
@@ -95,15 +92,7 @@ class ProviderLastTest:
                 message=last.message or "",
                 http_status=last.status,
             )
-        return cls(
-            ok=last.ok,
-            tested_at=ts(last.at),  # type: ignore[arg-type]
-            latency_ms=last.latency_ms,
-            model_count=last.model_count,
-            models=list(last.models),
-            truncated=last.truncated,
-            error=error,
-        )
+        return mirror(cls, last, tested_at=ts(last.at), models=list(last.models), error=error)
 
 
 @strawberry.type
@@ -143,21 +132,15 @@ class Provider:
 
     @classmethod
     def from_record(cls, r: ProviderRecord) -> Provider:
-        return cls(
+        return mirror(
+            cls,
+            r,
             id=strawberry.ID(r.id),
-            name=r.name,
             kind=ProviderKind(r.kind),
             base_url=r.effective_base_url,
             uses_default_base_url=r.base_url is None,
-            has_api_key=r.has_api_key,
-            api_key_hint=r.api_key_hint,
-            enabled=r.enabled,
-            created_at=ts(r.created_at),  # type: ignore[arg-type]
-            updated_at=ts(r.updated_at),  # type: ignore[arg-type]
-            created_by=r.created_by,
-            updated_by=r.updated_by,
-            version=r.version,
-            owner=r.owner,
+            created_at=ts(r.created_at),
+            updated_at=ts(r.updated_at),
             _config_rev=r.config_rev,
         )
 
@@ -173,14 +156,7 @@ class DiscoveredModel:
 
     @classmethod
     def from_model(cls, m: Discovered) -> DiscoveredModel:
-        return cls(
-            id=m.id,
-            display_name=m.display_name,
-            owner=m.owner,
-            context_length=m.context_length,
-            created_at=ts(m.created_at),
-            description=m.description,
-        )
+        return mirror(cls, m, created_at=ts(m.created_at))
 
 
 @strawberry.type(description="A connection test: a real call to the model-list endpoint.")
@@ -203,7 +179,7 @@ class ProviderError:
 
     @classmethod
     def from_failure(cls, failure: ProviderFailure) -> ProviderError:
-        return cls(field=failure.field, message=failure.message, code=failure.code)
+        return mirror(cls, failure)
 
 
 @strawberry.type

@@ -19,6 +19,7 @@ from gateway.usage.buckets import today
 from gateway.usage.events import InvalidBatch, InvalidEvent, Rejection, check_text
 from gateway.usage.prices import parse_price
 from gateway.usage.service import IngestResult
+from schema.mirror import mirror
 from schema.permissions import require
 from schema.usage.types import ModelPrice, UsageStatus
 
@@ -32,7 +33,7 @@ class RejectedUsageEvent:
 
     @classmethod
     def of(cls, r: Rejection) -> RejectedUsageEvent:
-        return cls(index=r.index, id=r.id, field=r.field, reason=r.reason)
+        return mirror(cls, r)
 
 
 @strawberry.type(description="What happened to each event of a batch.")
