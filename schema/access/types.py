@@ -11,10 +11,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.auth import rbac
-from gateway.auth.actor import AccessFailure, AccessFailureCode
+from gateway.auth.actor import AccessFailureCode
 from gateway.auth.audit import AuditEntry as AuditRecord
 from gateway.auth.permissions import normalise
 from gateway.context import Info
+from schema.failure import Failure
 from schema.mirror import mirror
 from schema.timestamps import ts
 
@@ -211,14 +212,8 @@ AccessErrorCode = strawberry.enum(AccessFailureCode, name="AccessErrorCode")
 
 
 @strawberry.type(description="An expected failure of an access mutation.")
-class AccessError:
-    field: str | None
-    message: str
-    code: AccessErrorCode  # type: ignore[valid-type]
-
-    @classmethod
-    def from_failure(cls, failure: AccessFailure) -> AccessError:
-        return mirror(cls, failure)
+class AccessError(Failure[AccessErrorCode]):  # type: ignore[valid-type]
+    pass
 
 
 RoleResult = Annotated[Role | AccessError, strawberry.union("RoleResult")]

@@ -12,6 +12,7 @@ from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
 from gateway.models.hub import Detected, HubCategory, QuantFormat
 from gateway.models.serving import Dtype, Quantization
+from schema.failure import Failure
 from schema.mirror import mirror
 from schema.scalars import Bytes
 
@@ -91,11 +92,7 @@ class QuantizationInfo:
 
 
 @strawberry.type(description="An expected failure of a models mutation.")
-class ModelsError:
-    field: str | None
-    message: str
-    code: ModelsErrorCode  # type: ignore[valid-type]
-
+class ModelsError(Failure[ModelsErrorCode]):  # type: ignore[valid-type]
     @classmethod
     def build(cls, failure: ModelsFailure) -> ModelsError:
         field = camel(failure.field) if failure.field else None

@@ -10,11 +10,12 @@ from typing import Annotated
 import strawberry
 
 from gateway.context import Info
-from gateway.providers import ProviderAdmin, ProviderFailure, ProviderFailureCode, ProviderRecord
+from gateway.providers import ProviderAdmin, ProviderFailureCode, ProviderRecord
 from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCode
 from gateway.providers.models import DiscoveredModel as Discovered
 from gateway.providers.models import ProviderKind as KindSpec
 from gateway.providers.records import LastTest
+from schema.failure import Failure
 from schema.mirror import mirror
 from schema.timestamps import ts
 
@@ -172,14 +173,8 @@ class ProviderTestResult:
 
 
 @strawberry.type(description="An expected failure of a provider mutation.")
-class ProviderError:
-    field: str | None
-    message: str
-    code: ProviderErrorCode  # type: ignore[valid-type]
-
-    @classmethod
-    def from_failure(cls, failure: ProviderFailure) -> ProviderError:
-        return mirror(cls, failure)
+class ProviderError(Failure[ProviderErrorCode]):  # type: ignore[valid-type]
+    pass
 
 
 @strawberry.type

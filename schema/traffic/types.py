@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.traffic.models import Middleware, Router, ServiceMetrics
+from schema.failure import Failure
 from schema.mirror import mirror
 
 
@@ -154,7 +155,5 @@ class TrafficErrorCode(Enum):
 
 
 @strawberry.type(description="An expected failure of a traffic mutation.")
-class TrafficError:
-    field: str | None
-    message: str
-    code: TrafficErrorCode
+class TrafficError(Failure[TrafficErrorCode]):  # type: ignore[valid-type]
+    pass
