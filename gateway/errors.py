@@ -32,10 +32,20 @@ class ErrorCode(StrEnum):
 
 
 class GatewayError(Exception):
-    """Base of every error the gateway reports on purpose."""
+    """Base of every error the gateway reports on purpose. A kind of error names its code and
+    HTTP status in its class line: ``class NotFound(GatewayError, code=..., status=404)``."""
 
     code: ErrorCode = ErrorCode.INTERNAL
     http_status: int = 500
+
+    def __init_subclass__(
+        cls, *, code: ErrorCode | None = None, status: int | None = None, **kwargs: object
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.http_status = status
 
     def __init__(self, message: str, *, extensions: dict[str, object] | None = None) -> None:
         super().__init__(message)
@@ -50,83 +60,58 @@ class ConfigurationError(GatewayError):
     """Invalid settings at start-up (not a request error)."""
 
 
-class Unauthenticated(GatewayError):
-    code = ErrorCode.UNAUTHENTICATED
-    http_status = 401
+class Unauthenticated(GatewayError, code=ErrorCode.UNAUTHENTICATED, status=401):
+    """No credential, or one that is not valid."""
 
 
-class Forbidden(GatewayError):
-    code = ErrorCode.FORBIDDEN
-    http_status = 403
+class Forbidden(GatewayError, code=ErrorCode.FORBIDDEN, status=403):
+    """A valid caller without the permission."""
 
 
-class BadUserInput(GatewayError):
-    code = ErrorCode.BAD_USER_INPUT
-    http_status = 400
-
+class BadUserInput(GatewayError, code=ErrorCode.BAD_USER_INPUT, status=400):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, extensions={"field": field} if field else None)
         self.field = field
 
 
-class NotFound(GatewayError):
-    code = ErrorCode.NOT_FOUND
-    http_status = 404
+class NotFound(GatewayError, code=ErrorCode.NOT_FOUND, status=404):
+    """The thing asked for does not exist."""
 
 
-class RateLimited(GatewayError):
-    code = ErrorCode.RATE_LIMITED
-    http_status = 429
-
+class RateLimited(GatewayError, code=ErrorCode.RATE_LIMITED, status=429):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message, extensions={"retryAfter": round(retry_after, 3)})
         self.retry_after = retry_after
 
 
-class QueryTooComplex(GatewayError):
-    code = ErrorCode.QUERY_TOO_COMPLEX
-    http_status = 400
+class QueryTooComplex(GatewayError, code=ErrorCode.QUERY_TOO_COMPLEX, status=400):
+    """Over a depth, alias, token or cost limit."""
 
 
-class PersistedQueryNotFound(GatewayError):
+# 200, as Apollo Server answers it: an expected step of the protocol.
+class PersistedQueryNotFound(GatewayError, code=ErrorCode.PERSISTED_QUERY_NOT_FOUND, status=200):
     """An automatic persisted query's hash the gateway does not hold: the client (Apollo's
     link does this by itself) sends it again with the document, which registers it."""
 
-    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
-    http_status = 200  # as Apollo Server answers it: an expected step of the protocol
 
-
-class PersistedQueryNotInList(GatewayError):
+class PersistedQueryNotInList(GatewayError, code=ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, status=400):
     """A document id (``documentId`` or a persisted query's hash) not among the trusted ones."""
 
-    code = ErrorCode.PERSISTED_QUERY_NOT_IN_LIST
-    http_status = 400
 
-
-class QueryNotInSafelist(GatewayError):
+class QueryNotInSafelist(GatewayError, code=ErrorCode.QUERY_NOT_IN_SAFELIST, status=400):
     """A free-form document where only trusted documents are accepted."""
 
-    code = ErrorCode.QUERY_NOT_IN_SAFELIST
-    http_status = 400
+
+class RequestTooLarge(GatewayError, code=ErrorCode.REQUEST_TOO_LARGE, status=413):
+    """A body over the configured size."""
 
 
-class RequestTooLarge(GatewayError):
-    code = ErrorCode.REQUEST_TOO_LARGE
-    http_status = 413
-
-
-class ConflictError(GatewayError):
+class ConflictError(GatewayError, code=ErrorCode.CONFLICT, status=409):
     """An optimistic update lost the race (document version changed)."""
 
-    code = ErrorCode.CONFLICT
-    http_status = 409
 
-
-class BackendError(GatewayError):
+class BackendError(GatewayError, code=ErrorCode.BACKEND_ERROR, status=502):
     """A backend failed; ``backend`` names it in ``extensions.backend``."""
-
-    code = ErrorCode.BACKEND_ERROR
-    http_status = 502
 
     def __init__(self, message: str, *, backend: str, status: int | None = None) -> None:
         ext: dict[str, object] = {"backend": backend}
@@ -137,21 +122,16 @@ class BackendError(GatewayError):
         self.status = status
 
 
-class BackendUnavailable(BackendError):
-    code = ErrorCode.BACKEND_UNAVAILABLE
-    http_status = 503
+class BackendUnavailable(BackendError, code=ErrorCode.BACKEND_UNAVAILABLE, status=503):
+    """The backend could not be reached, or answered that it is unavailable."""
 
 
-class BackendTimeout(BackendError):
-    code = ErrorCode.BACKEND_TIMEOUT
-    http_status = 504
+class BackendTimeout(BackendError, code=ErrorCode.BACKEND_TIMEOUT, status=504):
+    """The backend did not answer within the deadline."""
 
 
-class BackendNotFound(BackendError):
+class BackendNotFound(BackendError, code=ErrorCode.NOT_FOUND, status=404):
     """The backend answered 404; callers turn this into ``null`` or a NOT_FOUND error."""
-
-    code = ErrorCode.NOT_FOUND
-    http_status = 404
 
 
 class CircuitOpen(BackendUnavailable):
@@ -174,9 +154,6 @@ class BackendRejected(BackendError):
         self.details = dict(details or {})
 
 
-class NotConfigured(BackendError):
-    code = ErrorCode.NOT_CONFIGURED
-    http_status = 503
-
+class NotConfigured(BackendError, code=ErrorCode.NOT_CONFIGURED, status=503):
     def __init__(self, backend: str, variable: str) -> None:
         super().__init__(f"{backend} is not configured: set {variable}", backend=backend)

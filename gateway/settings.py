@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,40 +79,31 @@ class Limits:
     """Seconds a connection has to deliver a request's head (slowloris)."""
     body_timeout: float = 30.0
     """Seconds a request has to deliver its whole body (a body trickled byte by byte)."""
-    max_cost: int = 20_000
-    """The most a document may cost (schema/cost.py): demand control."""
     rate_limit_delay: float = 1.0
     """Seconds a 429 (rate limit, failed sign-ins) is held before it is sent."""
     rate_limit_held: int = 1024
+    """Refusals held at once per subject or address; past that they are sent at once."""
     max_in_flight: int = 16
+    """Requests of one subject running at once per replica; more wait their turn."""
     ws_max_pending: int = 64
     """Websockets per client address not yet initialised; more are refused (403)."""
-    """Requests of one subject running at once per replica; more wait their turn."""
-    """Refusals held at once per subject or address; past that they are sent at once."""
+    max_cost: int = 20_000
+    """The most a document may cost (schema/cost.py): demand control."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
+        """Each limit from ``GATEWAY_<ITS NAME>`` (``GATEWAY_MAX_DEPTH``), parsed as its
+        default's type; the two parser caches are not configurable."""
         d = cls()
-        return cls(
-            max_depth=_int(env, "GATEWAY_MAX_DEPTH", d.max_depth),
-            max_aliases=_int(env, "GATEWAY_MAX_ALIASES", d.max_aliases),
-            max_tokens=_int(env, "GATEWAY_MAX_TOKENS", d.max_tokens),
-            max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", d.max_body_bytes),
-            rate_per_second=_float(env, "GATEWAY_RATE_PER_SECOND", d.rate_per_second),
-            rate_burst=_int(env, "GATEWAY_RATE_BURST", d.rate_burst),
-            ws_max_connections=_int(env, "GATEWAY_WS_MAX_CONNECTIONS", d.ws_max_connections),
-            ws_max_subscriptions=_int(env, "GATEWAY_WS_MAX_SUBSCRIPTIONS", d.ws_max_subscriptions),
-            auth_failures_per_minute=_int(
-                env, "GATEWAY_AUTH_FAILURES_PER_MINUTE", d.auth_failures_per_minute
-            ),
-            header_timeout=_float(env, "GATEWAY_HEADER_TIMEOUT", d.header_timeout),
-            body_timeout=_float(env, "GATEWAY_BODY_TIMEOUT", d.body_timeout),
-            rate_limit_delay=_float(env, "GATEWAY_RATE_LIMIT_DELAY", d.rate_limit_delay),
-            rate_limit_held=_int(env, "GATEWAY_RATE_LIMIT_HELD", d.rate_limit_held),
-            max_in_flight=_int(env, "GATEWAY_MAX_IN_FLIGHT", d.max_in_flight),
-            ws_max_pending=_int(env, "GATEWAY_WS_MAX_PENDING", d.ws_max_pending),
-            max_cost=_int(env, "GATEWAY_MAX_COST", d.max_cost),
-        )
+        values: dict[str, int | float] = {}
+        for f in fields(cls):
+            if f.name not in _FIXED_LIMITS:
+                default = getattr(d, f.name)
+                values[f.name] = _number(env, f"GATEWAY_{f.name.upper()}", default, type(default))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_FIXED_LIMITS = frozenset({"parser_cache_size", "validation_cache_size"})
 
 
 DOCUMENT_MODES = ("open", "trusted", "trusted-except-admins")

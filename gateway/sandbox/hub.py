@@ -184,6 +184,11 @@ class HubSandbox(Sandbox):
             return hub_error(401, None, "You must use a write token to do this")
         return user
 
+    def _writable(self, request: Request) -> HubRepo | Response:
+        """The repo a write token asks to change (preupload, commit)."""
+        user = self._writer(request)
+        return user if isinstance(user, Response) else self._repo(request, user)
+
     async def _create(self, request: Request) -> Response:
         user = self._writer(request)
         if isinstance(user, Response):
@@ -217,19 +222,13 @@ class HubSandbox(Sandbox):
         return JSONResponse({"errors": [], "warnings": []})
 
     async def _preupload(self, request: Request) -> Response:
-        user = self._writer(request)
-        if isinstance(user, Response):
-            return user
-        repo = self._repo(request, user)
+        repo = self._writable(request)
         if isinstance(repo, Response):
             return repo
         return JSONResponse(preupload(repo, await _json(request)))
 
     async def _commit(self, request: Request) -> Response:
-        user = self._writer(request)
-        if isinstance(user, Response):
-            return user
-        repo = self._repo(request, user)
+        repo = self._writable(request)
         if isinstance(repo, Response):
             return repo
         base, body = str(request.base_url).rstrip("/"), await request.body()

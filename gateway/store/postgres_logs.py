@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 
 from gateway.store.base import JSON, AppendResult, Catalog, KeyRecord, LogEntry
+from gateway.store.log_reader import LogReader
 
 if TYPE_CHECKING:
 
@@ -30,7 +31,7 @@ def _dumps(data: JSON) -> str:
     return orjson.dumps(data).decode()
 
 
-class PostgresLogs(_Base):
+class PostgresLogs(LogReader, _Base):
     # -- append-only logs ----------------------------------------------------------------
     async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
         if not items:
@@ -84,19 +85,9 @@ class PostgresLogs(_Base):
                 )
         return result
 
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
+    async def _window(
+        self, stream: str, lo: int, hi: int, limit: int, reverse: bool
     ) -> builtins.list[LogEntry]:
-        if limit <= 0:
-            return []
-        lo = -1 if after is None else after
-        hi = 2**63 - 1 if before is None else before
         order = "DESC" if reverse else "ASC"
         async with self._conn() as c:
             rows = await c.fetch(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway.store.base import JSON, AppendResult, LogEntry
+from gateway.store.log_reader import NO_BOUND, LogReader
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -67,7 +68,7 @@ def _parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> LogEntry:
     )
 
 
-class RedisLogs(_Base):
+class RedisLogs(LogReader, _Base):
     # -- append-only logs ----------------------------------------------------------------
     async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
         if not items:
@@ -88,20 +89,14 @@ class RedisLogs(_Base):
                 result.duplicates.append(key)
         return result
 
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
+    async def _window(
+        self, stream: str, lo: int, hi: int, limit: int, reverse: bool
     ) -> builtins.list[LogEntry]:
         # Cursors start at 1, so "before 1" (or an empty after/before window) is empty.
-        if limit <= 0 or (before is not None and before <= max(after or 0, 0) + 1):
+        if hi <= max(lo, 0) + 1:
             return []
-        low = "-" if after is None or after < 1 else f"({after}-0"
-        high = "+" if before is None else f"({before}-0"
+        low = "-" if lo < 1 else f"({lo}-0"
+        high = "+" if hi == NO_BOUND else f"({hi}-0"
         name = self._key("log", stream)
         if reverse:
             rows = await self.redis.xrevrange(name, max=high, min=low, count=limit)

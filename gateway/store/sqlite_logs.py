@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from gateway.store.base import JSON, AppendResult, LogEntry
+from gateway.store.log_reader import LogReader
 
 T = TypeVar("T")
 CLAIM_KEY = "INSERT OR IGNORE INTO log_keys (stream, key, cursor, at) VALUES (?, ?, ?, ?)"
@@ -30,7 +31,7 @@ else:
     _Base = object
 
 
-class SQLiteLogs(_Base):
+class SQLiteLogs(LogReader, _Base):
     # -- append-only logs ----------------------------------------------------------------
     async def append(self, stream: str, items: Sequence[tuple[str | None, JSON]]) -> AppendResult:
         if not items:
@@ -60,19 +61,9 @@ class SQLiteLogs(_Base):
 
         return await self._tx(run)
 
-    async def read(
-        self,
-        stream: str,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        limit: int = 100,
-        reverse: bool = False,
+    async def _window(
+        self, stream: str, lo: int, hi: int, limit: int, reverse: bool
     ) -> builtins.list[LogEntry]:
-        if limit <= 0:
-            return []
-        lo = -1 if after is None else after
-        hi = 2**63 - 1 if before is None else before
         rows = await self._all(
             "SELECT cursor, key, data, ts FROM logs WHERE stream = ? AND cursor > ?"
             f" AND cursor < ? ORDER BY cursor {'DESC' if reverse else 'ASC'} LIMIT ?",

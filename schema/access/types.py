@@ -11,10 +11,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.auth import rbac
-from gateway.auth.actor import AccessFailure, AccessFailureCode
+from gateway.auth.actor import AccessFailureCode
 from gateway.auth.audit import AuditEntry as AuditRecord
 from gateway.auth.permissions import normalise
 from gateway.context import Info
+from schema.failure import Failure
+from schema.mirror import mirror
 from schema.timestamps import ts
 
 
@@ -98,14 +100,12 @@ class Role:
 
     @classmethod
     def from_role(cls, role: rbac.Role) -> Role:
-        return cls(
-            name=role.name,
-            description=role.description,
-            builtin=role.builtin,
+        return mirror(
+            cls,
+            role,
             inherits=list(role.inherits),
-            created_at=ts(role.created_at),  # type: ignore[arg-type]
-            updated_at=ts(role.updated_at),  # type: ignore[arg-type]
-            version=role.version,
+            created_at=ts(role.created_at),
+            updated_at=ts(role.updated_at),
             _direct=role.permissions,
         )
 
@@ -162,15 +162,7 @@ class AuditEntry:
 
     @classmethod
     def from_record(cls, record: AuditRecord) -> AuditEntry:
-        return cls(
-            id=strawberry.ID(str(record.cursor)),
-            actor=record.actor,
-            action=record.action,
-            target=record.target,
-            before=record.before,
-            after=record.after,
-            at=ts(record.at),  # type: ignore[arg-type]
-        )
+        return mirror(cls, record, id=strawberry.ID(str(record.cursor)), at=ts(record.at))
 
 
 @strawberry.type
@@ -193,13 +185,12 @@ class ApiToken:
 
     @classmethod
     def from_token(cls, t: Any) -> ApiToken:
-        return cls(
+        return mirror(
+            cls,
+            t,
             id=strawberry.ID(t.id),
-            subject=t.subject,
             roles=sorted(t.roles),
-            description=t.description,
-            created_at=ts(t.created_at),  # type: ignore[arg-type]
-            created_by=t.created_by,
+            created_at=ts(t.created_at),
             expires_at=ts(t.expires_at),
             last_used_at=ts(t.last_used_at),
             revoked_at=ts(t.revoked_at),
@@ -221,14 +212,8 @@ AccessErrorCode = strawberry.enum(AccessFailureCode, name="AccessErrorCode")
 
 
 @strawberry.type(description="An expected failure of an access mutation.")
-class AccessError:
-    field: str | None
-    message: str
-    code: AccessErrorCode  # type: ignore[valid-type]
-
-    @classmethod
-    def from_failure(cls, failure: AccessFailure) -> AccessError:
-        return cls(field=failure.field, message=failure.message, code=failure.code)
+class AccessError(Failure[AccessErrorCode]):  # type: ignore[valid-type]
+    pass
 
 
 RoleResult = Annotated[Role | AccessError, strawberry.union("RoleResult")]

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from gateway.agents.models import TASK_STATUSES
 from gateway.agents.models import AgentUsage as UsageModel
 from gateway.agents.models import Task as TaskModel
+from schema.mirror import mirror
 
 
 @strawberry.enum(description="A Brigade task's state; UNKNOWN for states this gateway predates.")
@@ -48,14 +49,7 @@ class AgentUsage:
             TaskStatusCount(status=TaskStatus.parse(s), count=n)
             for s, n in sorted(usage.tasks_by_status.items())
         ]
-        return cls(
-            agent_count=usage.agent_count,
-            task_count=usage.task_count,
-            compute_hours=usage.compute_hours,
-            api_calls=usage.api_calls,
-            total_cost=usage.total_cost,
-            tasks_by_status=counts,
-        )
+        return mirror(cls, usage, tasks_by_status=counts)
 
 
 @strawberry.type(description="One agent task run by Brigade.")
@@ -75,17 +69,4 @@ class AgentTask:
 
     @classmethod
     def from_model(cls, task: TaskModel) -> AgentTask:
-        return cls(
-            id=strawberry.ID(task.id),
-            agent_id=task.agent_id,
-            agent_name=task.agent_name,
-            status=TaskStatus.parse(task.status),
-            created_at=task.created_at,
-            started_at=task.started_at,
-            completed_at=task.completed_at,
-            duration_seconds=task.duration_seconds,
-            api_calls=task.api_calls,
-            error=task.error,
-            input=task.input,
-            output=task.output,
-        )
+        return mirror(cls, task, id=strawberry.ID(task.id), status=TaskStatus.parse(task.status))

@@ -11,6 +11,7 @@ import strawberry
 from gateway.context import Info
 from gateway.models.active import ActiveRecord
 from gateway.models.serving_store import SettingsView
+from schema.mirror import mirror
 from schema.models.loaders import local_model
 from schema.models.repos import LocalModel
 from schema.models.types import (
@@ -46,16 +47,10 @@ class ModelSettings:
     @classmethod
     def build(cls, v: SettingsView) -> ModelSettings:
         e = v.effective
-        return cls(
+        return mirror(
+            cls,
+            e,
             model_id=v.model_id,
-            context_length=e.context_length,
-            dtype=e.dtype,
-            quantization=e.quantization,
-            gpu_memory_fraction=e.gpu_memory_fraction,
-            max_concurrent_requests=e.max_concurrent_requests,
-            tensor_parallel_size=e.tensor_parallel_size,
-            max_batch_tokens=e.max_batch_tokens,
-            trust_remote_code=e.trust_remote_code,
             overridden=[camel(n) for n in v.overridden],
             version=v.version,
             updated_at=ts(v.updated_at),

@@ -15,6 +15,7 @@ from gateway.errors import BackendNotFound
 from gateway.models.cache import CachedModel, CachedRevision
 from gateway.models.hub import HubModel as HubRecord
 from gateway.models.hub import detect
+from schema.mirror import mirror
 from schema.models.loaders import active_record, hub_model, local_model
 from schema.models.types import DetectedQuantization, ModelFile
 from schema.scalars import Bytes
@@ -60,24 +61,14 @@ class HubModel:
         files = None
         if m.files is not None and with_files:
             files = [ModelFile(path=f.path, size=_bytes(f.size), lfs=f.lfs) for f in m.files]
-        return cls(
-            id=m.id,
-            author=m.author,
-            sha=m.sha,
-            private=m.private,
+        return mirror(
+            cls,
+            m,
             gated=m.gated is not None,
             gated_mode=m.gated,
-            disabled=m.disabled,
-            downloads=m.downloads,
-            likes=m.likes,
-            library=m.library,
             task=m.pipeline_tag,
             tags=list(m.tags),
-            license=m.license,
-            created_at=m.created_at,
-            last_modified=m.last_modified,
             parameters=_bytes(m.parameters),
-            context_length=m.context_length,
             size=_bytes(m.total_size),
             files=files,
             _record=m,

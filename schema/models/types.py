@@ -12,6 +12,8 @@ from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.models.formats import FormatInfo
 from gateway.models.hub import Detected, HubCategory, QuantFormat
 from gateway.models.serving import Dtype, Quantization
+from schema.failure import Failure
+from schema.mirror import mirror
 from schema.scalars import Bytes
 
 QuantizationFormat = strawberry.enum(QuantFormat, name="QuantizationFormat")
@@ -53,12 +55,8 @@ class DetectedQuantization:
 
     @classmethod
     def from_detected(cls, d: Detected) -> DetectedQuantization:
-        return cls(
-            format=d.format,
-            variant=d.variant,
-            bits=d.bits,
-            files=list(d.files),
-            size=Bytes(d.size) if d.size is not None else None,
+        return mirror(
+            cls, d, files=list(d.files), size=Bytes(d.size) if d.size is not None else None
         )
 
 
@@ -76,7 +74,7 @@ class ModelCategory:
 
     @classmethod
     def build(cls, c: HubCategory) -> ModelCategory:
-        return cls(id=c.id, label=c.label, kind=c.kind, group=c.group)
+        return mirror(cls, c)
 
 
 @strawberry.type
@@ -90,22 +88,11 @@ class QuantizationInfo:
 
     @classmethod
     def build(cls, f: FormatInfo) -> QuantizationInfo:
-        return cls(
-            format=f.format,
-            label=f.label,
-            description=f.description,
-            bits=list(f.bits),
-            variants=list(f.variants),
-            detection=f.detection,
-        )
+        return mirror(cls, f, bits=list(f.bits), variants=list(f.variants))
 
 
 @strawberry.type(description="An expected failure of a models mutation.")
-class ModelsError:
-    field: str | None
-    message: str
-    code: ModelsErrorCode  # type: ignore[valid-type]
-
+class ModelsError(Failure[ModelsErrorCode]):  # type: ignore[valid-type]
     @classmethod
     def build(cls, failure: ModelsFailure) -> ModelsError:
         field = camel(failure.field) if failure.field else None

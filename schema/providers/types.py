@@ -10,11 +10,13 @@ from typing import Annotated
 import strawberry
 
 from gateway.context import Info
-from gateway.providers import ProviderAdmin, ProviderFailure, ProviderFailureCode, ProviderRecord
+from gateway.providers import ProviderAdmin, ProviderFailureCode, ProviderRecord
 from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCode
 from gateway.providers.models import DiscoveredModel as Discovered
 from gateway.providers.models import ProviderKind as KindSpec
 from gateway.providers.records import LastTest
+from schema.failure import Failure
+from schema.mirror import mirror
 from schema.timestamps import ts
 
 
@@ -22,17 +24,11 @@ def provider_admin(info: Info) -> ProviderAdmin:
     return info.context.services.providers
 
 
-@strawberry.enum(description="The kinds of LLM provider the gateway can talk to.")
-class ProviderKind(Enum):
-    OPENAI = "openai"
-    ANTHROPIC = "anthropic"
-    GOOGLE = "google"
-    COHERE = "cohere"
-    TOGETHER = "together"
-    REPLICATE = "replicate"
-    VLLM = "vllm"
-    OLLAMA = "ollama"
-    CUSTOM = "custom"
+# The kinds table (gateway/backends/providers/kinds.py) drives the enum: a new kind is one row.
+ProviderKind = strawberry.enum(
+    Enum("ProviderKind", {kind.upper(): kind for kind in KINDS}),  # type: ignore[misc]
+    description="The kinds of LLM provider the gateway can talk to.",
+)
 
 
 ProviderAuthStyle = strawberry.enum(AuthStyle, name="ProviderAuthStyle")
@@ -54,16 +50,12 @@ class ProviderKindInfo:
 
     @classmethod
     def from_spec(cls, spec: KindSpec) -> ProviderKindInfo:
-        return cls(
+        return mirror(
+            cls,
+            spec,
             kind=ProviderKind(spec.id),
-            label=spec.label,
-            default_base_url=spec.default_base_url,
-            models_path=spec.models_path,
             auth_style=spec.auth,
             auth_header=spec.auth_description,
-            key_required=spec.key_required,
-            base_url_required=spec.base_url_required,
-            docs_url=spec.docs_url,
         )
 
 
@@ -101,15 +93,7 @@ class ProviderLastTest:
                 message=last.message or "",
                 http_status=last.status,
             )
-        return cls(
-            ok=last.ok,
-            tested_at=ts(last.at),  # type: ignore[arg-type]
-            latency_ms=last.latency_ms,
-            model_count=last.model_count,
-            models=list(last.models),
-            truncated=last.truncated,
-            error=error,
-        )
+        return mirror(cls, last, tested_at=ts(last.at), models=list(last.models), error=error)
 
 
 @strawberry.type
@@ -149,21 +133,15 @@ class Provider:
 
     @classmethod
     def from_record(cls, r: ProviderRecord) -> Provider:
-        return cls(
+        return mirror(
+            cls,
+            r,
             id=strawberry.ID(r.id),
-            name=r.name,
             kind=ProviderKind(r.kind),
             base_url=r.effective_base_url,
             uses_default_base_url=r.base_url is None,
-            has_api_key=r.has_api_key,
-            api_key_hint=r.api_key_hint,
-            enabled=r.enabled,
-            created_at=ts(r.created_at),  # type: ignore[arg-type]
-            updated_at=ts(r.updated_at),  # type: ignore[arg-type]
-            created_by=r.created_by,
-            updated_by=r.updated_by,
-            version=r.version,
-            owner=r.owner,
+            created_at=ts(r.created_at),
+            updated_at=ts(r.updated_at),
             _config_rev=r.config_rev,
         )
 
@@ -179,14 +157,7 @@ class DiscoveredModel:
 
     @classmethod
     def from_model(cls, m: Discovered) -> DiscoveredModel:
-        return cls(
-            id=m.id,
-            display_name=m.display_name,
-            owner=m.owner,
-            context_length=m.context_length,
-            created_at=ts(m.created_at),
-            description=m.description,
-        )
+        return mirror(cls, m, created_at=ts(m.created_at))
 
 
 @strawberry.type(description="A connection test: a real call to the model-list endpoint.")
@@ -202,14 +173,8 @@ class ProviderTestResult:
 
 
 @strawberry.type(description="An expected failure of a provider mutation.")
-class ProviderError:
-    field: str | None
-    message: str
-    code: ProviderErrorCode  # type: ignore[valid-type]
-
-    @classmethod
-    def from_failure(cls, failure: ProviderFailure) -> ProviderError:
-        return cls(field=failure.field, message=failure.message, code=failure.code)
+class ProviderError(Failure[ProviderErrorCode]):  # type: ignore[valid-type]
+    pass
 
 
 @strawberry.type

@@ -9,6 +9,7 @@ import strawberry
 from gateway.revenue import churn as churn_math
 from gateway.revenue import figures
 from gateway.revenue.money import Money as MoneyValue
+from schema.mirror import mirror
 from schema.revenue.types import BillingCustomer, BillingPlan, Money
 
 
@@ -63,12 +64,7 @@ class RevenueOverview:
 
     @classmethod
     def of(cls, o: figures.Overview) -> RevenueOverview:
-        return cls(
-            as_of=o.as_of,
-            active_subscriptions=o.active_subscriptions,
-            active_customers=o.active_customers,
-            currencies=[RevenueCurrency.of(r) for r in o.by_currency],
-        )
+        return mirror(cls, o, currencies=[RevenueCurrency.of(r) for r in o.by_currency])
 
 
 @strawberry.type(description="One plan's share of MRR at asOf.")
@@ -124,13 +120,8 @@ class RevenueChurnMonth:
 
     @classmethod
     def of(cls, m: churn_math.ChurnMonth) -> RevenueChurnMonth:
-        return cls(
-            month=m.month,
-            active_at_start=m.active_at_start,
-            churned=m.churned,
-            rate=m.rate,
-            mrr_at_start=Money.many(m.mrr_at_start),
-            churned_mrr=Money.many(m.churned_mrr),
+        return mirror(
+            cls, m, mrr_at_start=Money.many(m.mrr_at_start), churned_mrr=Money.many(m.churned_mrr)
         )
 
 
@@ -172,11 +163,10 @@ class RevenueLifetimeValue:
 
     @classmethod
     def of(cls, v: churn_math.LifetimeValue, basis: int) -> RevenueLifetimeValue:
-        return cls(
-            currency=v.currency,
+        return mirror(
+            cls,
+            v,
             value=_money(v.currency, v.value),
             arpu=_money(v.currency, v.arpu),
-            churn_rate=v.churn_rate,
-            active_customers=v.active_customers,
             basis_months=basis,
         )

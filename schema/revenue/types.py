@@ -14,6 +14,7 @@ from gateway.revenue.loaders import CustomerLoader, PlanLoader
 from gateway.revenue.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.revenue.money import Money as MoneyValue
 from gateway.revenue.service import RevenueService
+from schema.mirror import mirror
 from schema.scalars import Cents
 from schema.selection import selects
 
@@ -85,16 +86,7 @@ class BillingCustomer:
 
     @classmethod
     def of(cls, c: LagoCustomer) -> BillingCustomer:
-        return cls(
-            external_id=c.external_id,
-            lago_id=c.lago_id,
-            name=c.name,
-            email=c.email,
-            currency=c.currency,
-            country=c.country,
-            legal_name=c.legal_name,
-            created_at=c.created_at,
-        )
+        return mirror(cls, c)
 
 
 @strawberry.type(name="BillingPlan", description="A Lago plan.")
@@ -108,13 +100,11 @@ class BillingPlan:
 
     @classmethod
     def of(cls, p: LagoPlan) -> BillingPlan:
-        return cls(
-            code=p.code,
-            name=p.name,
+        return mirror(
+            cls,
+            p,
             interval=PlanInterval(p.interval),
             amount=Money(amount_cents=p.amount_cents, currency=p.amount_currency),
-            description=p.description,
-            created_at=p.created_at,
         )
 
 
@@ -192,22 +182,11 @@ class BillingSubscription:
         price = None
         if s.plan_amount_cents is not None and s.plan_amount_currency:
             price = Money(amount_cents=s.plan_amount_cents, currency=s.plan_amount_currency)
-        return cls(
-            external_id=s.external_id,
-            lago_id=s.lago_id,
-            name=s.name,
-            status=_enum(SubscriptionStatus, s.status),  # type: ignore[arg-type]
-            external_customer_id=s.external_customer_id,
-            plan_code=s.plan_code,
+        return mirror(
+            cls,
+            s,
+            status=_enum(SubscriptionStatus, s.status),
             price=price,
-            billing_time=s.billing_time,
-            created_at=s.created_at,
-            started_at=s.started_at,
-            subscription_at=s.subscription_at,
-            terminated_at=s.terminated_at,
-            canceled_at=s.canceled_at,
-            previous_plan_code=s.previous_plan_code,
-            next_plan_code=s.next_plan_code,
             customer=customer,
             plan=plan,
         )
@@ -235,17 +214,14 @@ class BillingInvoice:
         def money(cents: int) -> Money:
             return Money(amount_cents=cents, currency=i.currency)
 
-        return cls(
-            lago_id=i.lago_id,
-            number=i.number,
-            issuing_date=i.issuing_date,
-            invoice_type=i.invoice_type,
-            status=_enum(InvoiceStatus, i.status),  # type: ignore[arg-type]
-            payment_status=_enum(PaymentStatus, i.payment_status),  # type: ignore[arg-type]
+        return mirror(
+            cls,
+            i,
+            status=_enum(InvoiceStatus, i.status),
+            payment_status=_enum(PaymentStatus, i.payment_status),
             fees=money(i.fees_amount_cents),
             taxes=money(i.taxes_amount_cents),
             total=money(i.total_amount_cents),
-            payment_due_date=i.payment_due_date,
             payment_overdue=bool(i.payment_overdue),
             customer=BillingCustomer.of(i.customer) if i.customer else None,
         )

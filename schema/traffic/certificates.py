@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from gateway.traffic.certificates import CertificateInfo
+from schema.mirror import mirror
 
 
 @strawberry.enum
@@ -41,16 +42,9 @@ class Certificate:
 
     @classmethod
     def build(cls, c: CertificateInfo) -> Certificate:
-        return cls(
-            main=c.main,
-            domains=c.domains,
-            sans=c.sans,
-            common_name=c.common_name,
-            issuer=c.issuer,
-            serial=c.serial,
-            fingerprint_sha256=c.fingerprint_sha256,
-            not_before=c.not_before,
-            not_after=c.not_after,
+        return mirror(
+            cls,
+            c,
             days_left=c.days_left(),
             expiring=c.expiring(),
             source=CertificateSource(c.origin.source),

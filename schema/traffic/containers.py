@@ -6,6 +6,7 @@ import strawberry
 
 from gateway.traffic.discovery import Suggestion
 from gateway.traffic.models import Container
+from schema.mirror import mirror
 from schema.timestamps import ts
 
 
@@ -48,14 +49,12 @@ class RouteSuggestion:
 
     @classmethod
     def build(cls, s: Suggestion) -> RouteSuggestion:
-        return cls(
-            router=s.router,
-            service=s.service,
+        return mirror(
+            cls,
+            s,
             rule=SuggestedValue(value=s.rule.value, reason=s.rule.reason),
             port=SuggestedValue(value=s.port.value, reason=s.port.reason),
             network=SuggestedValue(value=s.network.value, reason=s.network.reason),
-            scheme=s.scheme,
-            entry_points=s.entry_points,
         )
 
 

@@ -20,6 +20,7 @@ from gateway.traffic.loaders import (
 )
 from gateway.traffic.models import Container, Service
 from gateway.traffic.service import TrafficService
+from schema.mirror import mirror
 from schema.permissions import require
 from schema.timestamps import ts
 from schema.traffic.containers import (
@@ -97,15 +98,7 @@ class TraefikService:
 
     @classmethod
     def build(cls, s: Service) -> TraefikService:
-        return cls(
-            name=s.name,
-            provider=s.provider,
-            type=s.type,
-            status=s.status,
-            used_by=s.used_by,
-            errors=s.errors,
-            _service=s,
-        )
+        return mirror(cls, s, _service=s)
 
 
 @strawberry.type

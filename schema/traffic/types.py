@@ -11,6 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.traffic.models import Middleware, Router, ServiceMetrics
+from schema.failure import Failure
+from schema.mirror import mirror
 
 
 @strawberry.enum
@@ -50,19 +52,7 @@ class TraefikRouter:
 
     @classmethod
     def build(cls, r: Router) -> TraefikRouter:
-        return cls(
-            name=r.name,
-            provider=r.provider,
-            rule=r.rule,
-            service=r.service,
-            entry_points=r.entry_points,
-            middlewares=r.middlewares,
-            status=r.status,
-            priority=float(r.priority) if r.priority is not None else None,
-            tls=r.tls,
-            errors=r.errors,
-            using=r.using,
-        )
+        return mirror(cls, r, priority=float(r.priority) if r.priority is not None else None)
 
 
 @strawberry.type
@@ -102,16 +92,14 @@ class ServiceTraffic:
 
     @classmethod
     def build(cls, m: ServiceMetrics) -> ServiceTraffic:
-        return cls(
-            requests=m.requests,
+        return mirror(
+            cls,
+            m,
             requests_by_code=[CodeCount(code=c, count=n) for c, n in m.requests_by_code.items()],
-            errors=m.errors,
-            error_rate=m.error_rate,
             mean_latency_seconds=m.mean_latency,
             p50_latency_seconds=m.p50_latency,
             p95_latency_seconds=m.p95_latency,
             p99_latency_seconds=m.p99_latency,
-            retries=m.retries,
             request_bytes=float(m.request_bytes),
             response_bytes=float(m.response_bytes),
         )
@@ -129,15 +117,7 @@ class TraefikMiddleware:
 
     @classmethod
     def build(cls, m: Middleware) -> TraefikMiddleware:
-        return cls(
-            name=m.name,
-            provider=m.provider,
-            type=m.type,
-            status=m.status,
-            used_by=m.used_by,
-            errors=m.errors,
-            config=m.config,
-        )
+        return mirror(cls, m)
 
 
 @strawberry.type
@@ -175,7 +155,5 @@ class TrafficErrorCode(Enum):
 
 
 @strawberry.type(description="An expected failure of a traffic mutation.")
-class TrafficError:
-    field: str | None
-    message: str
-    code: TrafficErrorCode
+class TrafficError(Failure[TrafficErrorCode]):  # type: ignore[valid-type]
+    pass

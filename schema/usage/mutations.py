@@ -19,6 +19,8 @@ from gateway.usage.buckets import today
 from gateway.usage.events import InvalidBatch, InvalidEvent, Rejection, check_text
 from gateway.usage.prices import parse_price
 from gateway.usage.service import IngestResult
+from schema.failure import Failure
+from schema.mirror import mirror
 from schema.permissions import require
 from schema.usage.types import ModelPrice, UsageStatus
 
@@ -32,7 +34,7 @@ class RejectedUsageEvent:
 
     @classmethod
     def of(cls, r: Rejection) -> RejectedUsageEvent:
-        return cls(index=r.index, id=r.id, field=r.field, reason=r.reason)
+        return mirror(cls, r)
 
 
 @strawberry.type(description="What happened to each event of a batch.")
@@ -59,10 +61,8 @@ class UsageErrorCode(Enum):
 
 
 @strawberry.type(description="An expected failure of a usage mutation.")
-class UsageError:
-    field: str | None
-    message: str
-    code: UsageErrorCode
+class UsageError(Failure[UsageErrorCode]):  # type: ignore[valid-type]
+    pass
 
 
 RecordUsageResult = Annotated[UsageIngestion | UsageError, strawberry.union("RecordUsageResult")]

@@ -14,6 +14,7 @@ from gateway.usage.buckets import Window
 from gateway.usage.events import nanos_to_decimal
 from gateway.usage.outbox import LagoOutbox
 from gateway.usage.prices import CURRENCY, Price, money
+from schema.mirror import mirror
 from schema.scalars import UsageCount
 from schema.timestamps import ts
 
@@ -152,14 +153,13 @@ class ModelPrice:
 
     @classmethod
     def of(cls, price: Price, *, in_force: bool) -> ModelPrice:
-        return cls(
-            model=price.model,
-            effective_from=price.effective_from,
+        return mirror(
+            cls,
+            price,
             input_per_million=price.input,
             output_per_million=price.output,
             cached_per_million=price.cached,
             currency=CURRENCY,
-            set_by=price.set_by,
             set_at=ts(price.set_at),
             in_force=in_force,
         )

@@ -90,99 +90,33 @@ class ProviderKind:
         }[self.auth]
 
 
+# One row per kind: id, label, default base URL (None: must be given), models path (appended
+# to the base URL), authentication, listing shape, whether a key is required, reference.
+_B, _X, _G, _N = AuthStyle.BEARER, AuthStyle.X_API_KEY, AuthStyle.GOOGLE_API_KEY, AuthStyle.NONE
+_L = ListingStyle
+_ROWS: tuple[tuple[str, str, str | None, str, AuthStyle, ListingStyle, bool, str], ...] = (
+    ("openai", "OpenAI", "https://api.openai.com/v1", "/models", _B, _L.OPENAI, True,
+     "https://platform.openai.com/docs/api-reference/models/list"),
+    ("anthropic", "Anthropic", "https://api.anthropic.com", "/v1/models", _X, _L.ANTHROPIC, True,
+     "https://docs.anthropic.com/en/api/models-list"),
+    ("google", "Google AI (Gemini)", "https://generativelanguage.googleapis.com",
+     "/v1beta/models", _G, _L.GOOGLE, True, "https://ai.google.dev/api/models#method:-models.list"),
+    ("cohere", "Cohere", "https://api.cohere.com", "/v1/models", _B, _L.COHERE, True,
+     "https://docs.cohere.com/reference/list-models"),
+    ("together", "Together AI", "https://api.together.xyz/v1", "/models", _B, _L.TOGETHER, True,
+     "https://docs.together.ai/reference/models-1"),
+    ("replicate", "Replicate", "https://api.replicate.com", "/v1/models", _B, _L.REPLICATE, True,
+     "https://replicate.com/docs/reference/http#models.list"),
+    # vLLM wants a key only when the server was started with --api-key.
+    ("vllm", "vLLM", "http://localhost:8000/v1", "/models", _B, _L.OPENAI, False,
+     "https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html"),
+    ("ollama", "Ollama", "http://localhost:11434", "/api/tags", _N, _L.OLLAMA, False,
+     "https://github.com/ollama/ollama/blob/main/docs/api.md#list-local-models"),
+    ("custom", "Custom (OpenAI-compatible)", None, "/models", _B, _L.OPENAI, False,
+     "https://platform.openai.com/docs/api-reference/models/list"),
+)  # fmt: skip
+_EXTRA_HEADERS = {"anthropic": {"anthropic-version": ANTHROPIC_VERSION}}
+
 KINDS: dict[str, ProviderKind] = {
-    k.id: k
-    for k in (
-        ProviderKind(
-            id="openai",
-            label="OpenAI",
-            default_base_url="https://api.openai.com/v1",
-            models_path="/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.OPENAI,
-            key_required=True,
-            docs_url="https://platform.openai.com/docs/api-reference/models/list",
-        ),
-        ProviderKind(
-            id="anthropic",
-            label="Anthropic",
-            default_base_url="https://api.anthropic.com",
-            models_path="/v1/models",
-            auth=AuthStyle.X_API_KEY,
-            listing=ListingStyle.ANTHROPIC,
-            key_required=True,
-            docs_url="https://docs.anthropic.com/en/api/models-list",
-            extra_headers={"anthropic-version": ANTHROPIC_VERSION},
-        ),
-        ProviderKind(
-            id="google",
-            label="Google AI (Gemini)",
-            default_base_url="https://generativelanguage.googleapis.com",
-            models_path="/v1beta/models",
-            auth=AuthStyle.GOOGLE_API_KEY,
-            listing=ListingStyle.GOOGLE,
-            key_required=True,
-            docs_url="https://ai.google.dev/api/models#method:-models.list",
-        ),
-        ProviderKind(
-            id="cohere",
-            label="Cohere",
-            default_base_url="https://api.cohere.com",
-            models_path="/v1/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.COHERE,
-            key_required=True,
-            docs_url="https://docs.cohere.com/reference/list-models",
-        ),
-        ProviderKind(
-            id="together",
-            label="Together AI",
-            default_base_url="https://api.together.xyz/v1",
-            models_path="/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.TOGETHER,
-            key_required=True,
-            docs_url="https://docs.together.ai/reference/models-1",
-        ),
-        ProviderKind(
-            id="replicate",
-            label="Replicate",
-            default_base_url="https://api.replicate.com",
-            models_path="/v1/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.REPLICATE,
-            key_required=True,
-            docs_url="https://replicate.com/docs/reference/http#models.list",
-        ),
-        ProviderKind(
-            id="vllm",
-            label="vLLM",
-            default_base_url="http://localhost:8000/v1",
-            models_path="/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.OPENAI,
-            key_required=False,  # only when the server was started with --api-key
-            docs_url="https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html",
-        ),
-        ProviderKind(
-            id="ollama",
-            label="Ollama",
-            default_base_url="http://localhost:11434",
-            models_path="/api/tags",
-            auth=AuthStyle.NONE,
-            listing=ListingStyle.OLLAMA,
-            key_required=False,
-            docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md#list-local-models",
-        ),
-        ProviderKind(
-            id="custom",
-            label="Custom (OpenAI-compatible)",
-            default_base_url=None,
-            models_path="/models",
-            auth=AuthStyle.BEARER,
-            listing=ListingStyle.OPENAI,
-            key_required=False,
-            docs_url="https://platform.openai.com/docs/api-reference/models/list",
-        ),
-    )
+    row[0]: ProviderKind(*row, extra_headers=dict(_EXTRA_HEADERS.get(row[0], {}))) for row in _ROWS
 }
