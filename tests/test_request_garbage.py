@@ -13,6 +13,7 @@ import gc
 from collections import Counter
 
 from tests.plugins.app import Gateway
+from tests.usage.helpers import event, post_events
 
 SERVER_SIDE = ("gateway.", "schema.", "starlette.", "uvicorn.", "strawberry.", "graphql.")
 QUERIES = [
@@ -25,6 +26,18 @@ QUERIES = [
     # A mutation whose failure is data (a typed error), and for the viewer refused.
     'mutation { deleteRole(name: "no-such-role") { __typename } }',
 ]
+
+
+def _server_side(kinds: Counter[str]) -> dict[str, int]:
+    # The test's own client (httpx, httpcore, anyio) leaves cycles of its own: not ours.
+    return {kind: n for kind, n in kinds.items() if kind.startswith(SERVER_SIDE)}
+
+
+def _left_in_cycles() -> Counter[str]:
+    gc.collect()
+    kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    gc.garbage.clear()
+    return kinds
 
 
 async def test_requests_leave_no_reference_cycles(live_gateway: Gateway) -> None:
@@ -42,12 +55,26 @@ async def test_requests_leave_no_reference_cycles(live_gateway: Gateway) -> None
                 assert response.status_code == 200, response.text
                 response = await live_gateway.post(query, token=viewer)
                 assert response.status_code == 200, response.text
-        gc.collect()
-        kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+        kinds = _left_in_cycles()
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
-
-    # The test's own client (httpx, httpcore, anyio) leaves cycles of its own: not ours.
-    ours = {kind: n for kind, n in kinds.items() if kind.startswith(SERVER_SIDE)}
+    ours = _server_side(kinds)
     assert ours == {}, f"left to the cycle collector after 160 requests: {ours}"
+
+
+async def test_ingestion_leaves_no_reference_cycles(live_gateway: Gateway) -> None:
+    token = await live_gateway.token("admin")
+    await post_events(live_gateway.client, [event("warm")], token)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for batch in range(20):
+            events = [event(f"{batch}-{i}") for i in range(10)]
+            await post_events(live_gateway.client, events, token)
+        kinds = _left_in_cycles()
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    ours = _server_side(kinds)
+    assert ours == {}, f"left to the cycle collector after 20 batches: {ours}"
