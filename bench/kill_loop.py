@@ -70,7 +70,11 @@ class KillLoopResult:
             "Lago and Hub sandboxes; pebble behind a directory answering after 1 s, so each "
             "renewal is running at the kill. A download or renewal asked for while one is "
             "still active for the same repository or domain (its killed runner not yet "
-            "declared gone) answers with that job, so there are fewer jobs than cycles.",
+            "declared gone) answers with that job, so there are fewer jobs than cycles. "
+            "Re-sent: a batch Lago had taken when the kill came, before the outbox recorded "
+            "it as delivered, goes again after the restart with the same transaction_id "
+            "(Lago's idempotency key), so Lago holds each event once; recording first would "
+            "lose the batch instead.",
             "",
             "| cycles | events acknowledged | counted by overview | held by Lago | re-sent "
             "to Lago (same transaction_id) | POSTs failed and retried | downloads after "
