@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.redisclient import redis_client
+
 log = logging.getLogger(__name__)
 
 
@@ -117,8 +119,8 @@ class RedisRateLimiter:
         self.prefix = f"{prefix}rl:"
         self.fail_open = fail_open
         self._owns_client = client is None
-        self._redis = client or Redis.from_url(
-            url or "", socket_connect_timeout=2, socket_timeout=2
+        self._redis = client or redis_client(
+            url or "", timeout=2, socket_connect_timeout=2, socket_timeout=2
         )
         self._script = self._redis.register_script(_HIT)
         self._warned_at = -float("inf")

@@ -14,8 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from gateway.redisclient import redis_client
 
 
 class ResponseCache(Protocol):
@@ -65,7 +66,7 @@ class RedisResponseCache:
     """Shared by the replicas. A Redis outage makes every lookup a miss, never an error."""
 
     def __init__(self, *, url: str, prefix: str) -> None:
-        self._redis = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        self._redis = redis_client(url, timeout=1, socket_connect_timeout=1, socket_timeout=1)
         self._prefix = f"{prefix}rc:"
 
     async def get(self, key: str) -> bytes | None:

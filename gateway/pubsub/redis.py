@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from gateway.pubsub.base import Message
 from gateway.pubsub.memory import DEFAULT_QUEUE_SIZE, Fanout, Subscription
+from gateway.redisclient import redis_client
 from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,8 @@ class RedisPubSub:
         if self._redis is not None:
             return
         # Named, so operators (and tests) can tell this instance's connections apart.
-        self._redis = Redis.from_url(
-            self.url, client_name=f"{self.prefix}pubsub", socket_connect_timeout=5
+        self._redis = redis_client(
+            self.url, timeout=5, client_name=f"{self.prefix}pubsub", socket_connect_timeout=5
         )
         self._conn = self._redis.pubsub()
         try:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import msgspec
 import orjson
-from redis.asyncio import Redis
 
 from gateway.backends.lago.models import LagoCustomer, LagoMonthlyAmount, LagoPlan
+from gateway.redisclient import redis_client
 from gateway.revenue.facts import InvoiceFact
 from gateway.revenue.snapshot import Analytics, InvoicedMonths, RevenueSnapshot, SubscriptionRecord
 
@@ -66,7 +66,7 @@ class LocalShare:
 
 class RedisShare:
     def __init__(self, *, url: str, prefix: str) -> None:
-        self._redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+        self._redis = redis_client(url, timeout=10, socket_connect_timeout=2, socket_timeout=10)
         self._blob = f"{prefix}revenue:snapshot"
         self._id = f"{prefix}revenue:snapshot:id"
         self._lock = f"{prefix}revenue:lock"

@@ -26,6 +26,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.errors import ConflictError
+from gateway.redisclient import redis_client
 from gateway.store.base import JSON, Document
 from gateway.store.redis_copy import RedisCopying
 from gateway.store.redis_logs import APPEND, RedisLogs
@@ -113,8 +114,12 @@ class RedisStore(RedisLogs, RedisCopying):
             return
         # Bounded waits: a hung Redis turns into errors (and a failing /readyz), not stuck
         # requests; the health check revives pooled connections idle across a Redis restart.
-        client = Redis.from_url(
-            self.url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30
+        client = redis_client(
+            self.url,
+            timeout=10,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            health_check_interval=30,
         )
         try:
             await client.ping()  # fail at start-up, not on the first request

@@ -14,8 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from gateway.redisclient import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class RedisCache:
 
     def __init__(self, *, url: str, prefix: str) -> None:
         self.prefix = prefix
-        self._redis = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url, timeout=2, socket_timeout=2, socket_connect_timeout=2)
 
     async def get(self, key: str) -> bytes | None:
         try:
