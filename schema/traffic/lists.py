@@ -20,6 +20,10 @@ T = TypeVar("T")
 N = TypeVar("N")
 
 
+def provider_of(item: Any) -> str:
+    return str(item.provider)  # routers, services and middlewares all name theirs
+
+
 async def traefik_connection(
     info: Info,
     collection: str,
@@ -64,16 +68,12 @@ async def traefik_connection(
 
 
 def filtered_list(
-    collection: str,
-    *,
-    parse: Callable[[dict[str, Any]], T],
-    build: Callable[[T], N],
-    node: type[N],
-    provider_of: Callable[[T], str],
-) -> Callable[..., Awaitable[Connection[N] | None]]:
+    collection: str, parse: Callable[[dict[str, Any]], T], node: Any
+) -> Callable[..., Awaitable[Connection[Any] | None]]:
     """The resolver of a list Traefik filters by search, provider and status (routers and
-    services take the same arguments). Strawberry reads its signature, so the return type is
-    set here: the SDL is the one a method with this signature would give."""
+    services take the same arguments); ``node`` is the GraphQL type, built by its ``build``.
+    Strawberry reads the signature, so the return type is set here: the SDL is the one a
+    method with this signature would give."""
 
     async def resolve(
         info: Info,
@@ -82,9 +82,9 @@ def filtered_list(
         status: str | None = None,
         first: int = 100,
         after: str | None = None,
-    ) -> Connection[N] | None:
+    ) -> Connection[Any] | None:
         return await traefik_connection(
-            info, collection, parse=parse, build=build, provider_of=provider_of, first=first,
+            info, collection, parse=parse, build=node.build, provider_of=provider_of, first=first,
             after=after, search=search, provider=provider, status=status,
         )  # fmt: skip
 

@@ -16,7 +16,7 @@ from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
 from schema.traffic.certificates import Certificate
-from schema.traffic.lists import filtered_list, traefik_connection
+from schema.traffic.lists import filtered_list, provider_of, traefik_connection
 from schema.traffic.nodes import (
     DiscoveredContainer,
     RenewalJob,
@@ -36,10 +36,6 @@ from schema.traffic.types import (
 )
 
 SERVICES = [require("services", "read")]
-
-
-def _provider(obj: Router | Service | Middleware) -> str:
-    return obj.provider
 
 
 @strawberry.type
@@ -64,20 +60,12 @@ class TrafficQuery:
         ]
 
     routers = strawberry.field(
-        resolver=filtered_list(
-            "routers", parse=Router.from_api, build=TraefikRouter.build, node=TraefikRouter,
-            provider_of=_provider,
-        ),
-        metadata=BACKEND,
-        extensions=SERVICES,
+        resolver=filtered_list("routers", Router.from_api, TraefikRouter),
+        metadata=BACKEND, extensions=SERVICES,
     )  # fmt: skip
     services = strawberry.field(
-        resolver=filtered_list(
-            "services", parse=Service.from_api, build=TraefikService.build, node=TraefikService,
-            provider_of=_provider,
-        ),
-        metadata=BACKEND,
-        extensions=SERVICES,
+        resolver=filtered_list("services", Service.from_api, TraefikService),
+        metadata=BACKEND, extensions=SERVICES,
     )  # fmt: skip
 
     @strawberry.field(
@@ -98,7 +86,7 @@ class TrafficQuery:
     ) -> Connection[TraefikMiddleware] | None:
         return await traefik_connection(
             info, "middlewares", parse=Middleware.from_api, build=TraefikMiddleware.build,
-            provider_of=_provider, first=first, after=after, search=search, provider=provider,
+            provider_of=provider_of, first=first, after=after, search=search, provider=provider,
         )  # fmt: skip
 
     @strawberry.field(
