@@ -14,24 +14,21 @@ from __future__ import annotations
 import asyncio
 import random
 
+from gateway.counts import KeyedCount
+
 
 class Penalty:
     def __init__(self, *, delay: float, held: int) -> None:
         self.delay = delay
         self.held = held
-        self._waiting: dict[str, int] = {}
+        self._waiting = KeyedCount()
 
     async def serve(self, key: str) -> None:
         """Wait out the delay before ``key``'s refusal is answered (unless too many wait)."""
-        waiting = self._waiting.get(key, 0)
-        if self.delay <= 0 or waiting >= self.held:
+        if self.delay <= 0 or self._waiting[key] >= self.held:
             return
-        self._waiting[key] = waiting + 1
+        self._waiting.add(key)
         try:
             await asyncio.sleep(self.delay * random.uniform(0.5, 1.5))
         finally:
-            left = self._waiting[key] - 1
-            if left:
-                self._waiting[key] = left
-            else:
-                del self._waiting[key]
+            self._waiting.remove(key)

@@ -13,20 +13,21 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+from gateway.counts import KeyedCount
+
 _MARK = "ogw.pending"
 
 
 class PendingSockets:
     def __init__(self, *, limit: int) -> None:
         self.limit = limit
-        self._count: dict[str, int] = {}
+        self._count = KeyedCount()
 
     def enter(self, scope: MutableMapping[str, Any], address: str) -> bool:
         """Count a new websocket of ``address``; False (do not accept it) past the cap."""
-        count = self._count.get(address, 0)
-        if self.limit > 0 and count >= self.limit:
+        if self.limit > 0 and self._count[address] >= self.limit:
             return False
-        self._count[address] = count + 1
+        self._count.add(address)
         scope[_MARK] = address
         return True
 
@@ -35,8 +36,4 @@ class PendingSockets:
         address = scope.pop(_MARK, None)
         if address is None:
             return
-        left = self._count[address] - 1
-        if left:
-            self._count[address] = left
-        else:
-            del self._count[address]
+        self._count.remove(address)

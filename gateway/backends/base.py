@@ -144,7 +144,7 @@ class BackendClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        return await self._call("GET", path, params=params, headers=headers, decode=True)
+        return await self.request("GET", path, params=params, headers=headers, decode=True)
 
     async def post_json(
         self,
@@ -155,7 +155,7 @@ class BackendClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> Any:
-        return await self._call(
+        return await self.request(
             "POST",
             path,
             params=params,
@@ -176,46 +176,12 @@ class BackendClient:
         idempotent: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
         accept: Collection[int] = (),
-    ) -> httpx.Response:
-        """One logical call, retries included. ``accept`` lists error statuses the caller
-        handles itself: such responses are returned instead of raised."""
-        return await self._call(
-            method,
-            path,
-            params=params,
-            json=json,
-            headers=headers,
-            idempotent=idempotent,
-            timeout=timeout,
-            accept=accept,
-        )
-
-    async def health(self, path: str | None = None) -> bool:
-        """True when the backend answers ``path`` (default :attr:`health_path`) without a 5xx
-        (one attempt, no retries). Raises NotConfigured like every call: /readyz should skip
-        unconfigured backends."""
-        if self.base_url is None:
-            raise NotConfigured(self.name, self.config_var)
-        path = self.health_path if path is None else path
-        try:
-            await self.request("GET", path, idempotent=False, accept=range(400, 500))
-        except BackendError:
-            return False
-        return True
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        accept: Collection[int] = (),
         decode: bool = False,
     ) -> Any:
+        """One logical call, retries included: the ``httpx.Response``, or with ``decode`` its
+        JSON body (decoded inside the call, so invalid JSON counts as the call's failure).
+        ``accept`` lists error statuses the caller handles itself: such responses are returned
+        instead of raised."""
         if self.base_url is None:
             raise NotConfigured(self.name, self.config_var)
         if self._closed:
@@ -265,6 +231,19 @@ class BackendClient:
                 failed = outcome if outcome not in (None, "ok") else None
                 retried = max(0, self.attempts - attempts - 1)
                 end_backend_span(span, status, retried, self.breaker.state.value, failed)
+
+    async def health(self, path: str | None = None) -> bool:
+        """True when the backend answers ``path`` (default :attr:`health_path`) without a 5xx
+        (one attempt, no retries). Raises NotConfigured like every call: /readyz should skip
+        unconfigured backends."""
+        if self.base_url is None:
+            raise NotConfigured(self.name, self.config_var)
+        path = self.health_path if path is None else path
+        try:
+            await self.request("GET", path, idempotent=False, accept=range(400, 500))
+        except BackendError:
+            return False
+        return True
 
     def _map_error(
         self, method: str, path: str, failure: httpx.HTTPError | httpx.Response

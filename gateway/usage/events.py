@@ -49,6 +49,22 @@ class InvalidBatch(ValueError):
     """The batch as a whole is unusable (not a list, empty, too large)."""
 
 
+_COUNTED = ("subject", "model", "provider", "prompt_tokens", "completion_tokens")
+_COUNTED += ("cached_tokens", "latency_ms")
+
+
+def event_dict(source: Any, *, timestamp: object, status: str) -> dict[str, Any]:
+    """An event as a dict, keys in this order: the usage log's record
+    (:meth:`UsageEvent.to_record`) and an event reported through GraphQL (before
+    :func:`parse_event` checks it) both are one."""
+    return {
+        "id": source.id,
+        "timestamp": timestamp,
+        **{name: getattr(source, name) for name in _COUNTED},
+        "status": status,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
     id: str
@@ -76,18 +92,7 @@ class UsageEvent:
 
     def to_record(self) -> dict[str, Any]:
         """The JSON stored in the usage log (integers only: no float rounding of money)."""
-        record = {
-            "id": self.id,
-            "timestamp": self.timestamp,
-            "subject": self.subject,
-            "model": self.model,
-            "provider": self.provider,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cached_tokens": self.cached_tokens,
-            "latency_ms": self.latency_ms,
-            "status": self.status,
-        }
+        record = event_dict(self, timestamp=self.timestamp, status=self.status)
         if self.reported_cost_nanos is not None:
             record["reported_cost_nanos"] = self.reported_cost_nanos
         return record

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import strawberry
 
+from gateway.auth import rbac
 from gateway.auth.actor import AccessFailure, AccessFailureCode
 from gateway.context import Info
 from gateway.errors import BadUserInput, NotFound
@@ -44,6 +45,15 @@ async def _attempt(info: Info, make: Callable[[], Awaitable[T]]) -> T | AccessEr
         return AccessError(field="id", message=exc.message, code=AccessFailureCode.NOT_FOUND)
 
 
+async def _role(info: Info, change: Callable[[], Awaitable[rbac.Role]]) -> Role | AccessError:
+    """A mutation that answers with the role it changed (create, update, grants)."""
+
+    async def run() -> Role:
+        return Role.from_role(await change())
+
+    return await _attempt(info, run)
+
+
 @strawberry.input
 class CreateRoleInput:
     name: str
@@ -76,11 +86,8 @@ async def _grants(
     admin = info.context.services.role_admin
     keys = [p.key for p in perms]
 
-    async def run() -> Role:
-        change = admin.grant if add else admin.revoke
-        return Role.from_role(await change(info.context.actor, role=role, permissions=keys))
-
-    return await _attempt(info, run)
+    change = admin.grant if add else admin.revoke
+    return await _role(info, lambda: change(info.context.actor, role=role, permissions=keys))
 
 
 async def _assignment(
@@ -101,34 +108,30 @@ class AccessMutation:
     @strawberry.mutation(extensions=[require("access", "write")])
     async def create_role(self, info: Info, input: CreateRoleInput) -> RoleResult:
         admin = info.context.services.role_admin
-
-        async def run() -> Role:
-            role = await admin.create_role(
+        return await _role(
+            info,
+            lambda: admin.create_role(
                 info.context.actor,
                 name=input.name,
                 description=input.description,
                 permissions=[p.key for p in input.permissions],
                 inherits=input.inherits,
-            )
-            return Role.from_role(role)
-
-        return await _attempt(info, run)
+            ),
+        )
 
     @strawberry.mutation(extensions=[require("access", "write")])
     async def update_role(self, info: Info, input: UpdateRoleInput) -> RoleResult:
         admin = info.context.services.role_admin
-
-        async def run() -> Role:
-            role = await admin.update_role(
+        return await _role(
+            info,
+            lambda: admin.update_role(
                 info.context.actor,
                 name=input.name,
                 new_name=input.new_name,
                 description=input.description,
                 inherits=input.inherits,
-            )
-            return Role.from_role(role)
-
-        return await _attempt(info, run)
+            ),
+        )
 
     @strawberry.mutation(extensions=[require("access", "delete")])
     async def delete_role(self, info: Info, name: str) -> DeleteRoleResult:

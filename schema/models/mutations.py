@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.errors import GatewayError
-from gateway.jobs import InvalidJobState, JobNotFound
+from gateway.jobs import InvalidJobState, JobNotFound, JobRecord
 from gateway.models import ids
 from gateway.models.downloads import DownloadRequest
 from gateway.models.failures import ModelsFailure, ModelsFailureCode, failure_of
@@ -50,6 +50,17 @@ async def _attempt(make: Callable[[], Awaitable[T]]) -> T | ModelsError:
         return ModelsError(field=None, message=exc.message, code=ModelsFailureCode.INVALID_STATE)
     except GatewayError as exc:  # backend failures other than "not found" are raised again
         return ModelsError.build(failure_of(exc))
+
+
+async def _job(
+    change: Callable[[str], Awaitable[JobRecord]], job_id: strawberry.ID
+) -> DownloadJob | ModelsError:
+    """Cancel or resume a download: the job as it is after the change."""
+
+    async def run() -> DownloadJob:
+        return DownloadJob.build(await change(str(job_id)))
+
+    return await _attempt(run)
 
 
 @strawberry.input
@@ -157,12 +168,7 @@ class ModelsMutation:
 
     @strawberry.mutation(extensions=[require("models", "execute")])
     async def cancel_download(self, info: Info, job_id: strawberry.ID) -> DownloadJobResult:
-        models = info.context.services.models
-
-        async def run() -> DownloadJob:
-            return DownloadJob.build(await models.cancel_download(str(job_id)))
-
-        return await _attempt(run)
+        return await _job(info.context.services.models.cancel_download, job_id)
 
     @strawberry.mutation(
         extensions=[require("models", "execute")],
@@ -170,12 +176,7 @@ class ModelsMutation:
         "files already in the cache are kept.",
     )
     async def resume_download(self, info: Info, job_id: strawberry.ID) -> DownloadJobResult:
-        models = info.context.services.models
-
-        async def run() -> DownloadJob:
-            return DownloadJob.build(await models.resume_download(str(job_id)))
-
-        return await _attempt(run)
+        return await _job(info.context.services.models.resume_download, job_id)
 
     @strawberry.mutation(
         extensions=[require("models", "write")],

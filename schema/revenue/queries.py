@@ -6,7 +6,9 @@ BACKEND_* code, and leaves the rest of the query alone.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 import strawberry
 
@@ -17,7 +19,7 @@ from gateway.revenue import series as series_math
 from gateway.revenue.facts import MRR_NORMALISATION
 from gateway.revenue.months import utc
 from gateway.revenue.report import Report
-from gateway.revenue.service import RevenueService
+from gateway.revenue.service import Page, RevenueService
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, decode_index
@@ -43,6 +45,8 @@ from schema.revenue.types import (
 )
 
 MAX_MONTHS = 60
+T = TypeVar("T")
+N = TypeVar("N")
 
 
 def _months(value: int, name: str = "months") -> int:
@@ -58,6 +62,27 @@ def _service(info: Info) -> RevenueService:
 def _window(kind: str, first: int, after: str | None) -> tuple[int, int]:
     """(offset, limit) of a connection over a list Lago pages: cursors hold the offset."""
     return decode_index(kind, after) or 0, check_first(first)
+
+
+def _lago_list(
+    kind: str,
+    list_of: Callable[[RevenueService], Callable[..., Awaitable[Page[T]]]],
+    node: Callable[[T], N],
+    node_type: type[N],
+) -> Callable[..., Awaitable[Connection[N] | None]]:
+    """The resolver of a Lago list with no filters (customers, plans): a page of ``first``
+    after the cursor's offset, one Lago call. Strawberry reads its signature, so the return
+    type is set here."""
+
+    async def resolve(
+        info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[N] | None:
+        offset, limit = _window(kind, first, after)
+        page = await list_of(_service(info))(offset=offset, limit=limit)
+        return by_offset(page.items, kind=kind, node=node, offset=offset, total=page.total)
+
+    resolve.__annotations__["return"] = Connection[node_type] | None  # type: ignore[valid-type]
+    return resolve
 
 
 @strawberry.type(description=f"Revenue from Lago. {MRR_NORMALISATION}")
@@ -180,27 +205,16 @@ class RevenueQuery:
             total=page.total,
         )
 
-    @strawberry.field(
-        metadata=BACKEND, description="Customers in Lago's order (newest first), paged by Lago."
+    customers = strawberry.field(
+        resolver=_lago_list("customer", lambda s: s.customers, BillingCustomer.of, BillingCustomer),
+        metadata=BACKEND,
+        description="Customers in Lago's order (newest first), paged by Lago.",
     )
-    async def customers(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> Connection[BillingCustomer] | None:
-        offset, limit = _window("customer", first, after)
-        page = await _service(info).customers(offset=offset, limit=limit)
-        return by_offset(page.items, kind="customer", node=BillingCustomer.of, offset=offset,
-                         total=page.total)  # fmt: skip
-
-    @strawberry.field(
-        metadata=BACKEND, description="Plans in Lago's order (newest first), paged by Lago."
+    plans = strawberry.field(
+        resolver=_lago_list("plan", lambda s: s.plans, BillingPlan.of, BillingPlan),
+        metadata=BACKEND,
+        description="Plans in Lago's order (newest first), paged by Lago.",
     )
-    async def plans(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> Connection[BillingPlan] | None:
-        offset, limit = _window("plan", first, after)
-        page = await _service(info).plans(offset=offset, limit=limit)
-        return by_offset(page.items, kind="plan", node=BillingPlan.of, offset=offset,
-                         total=page.total)  # fmt: skip
 
     @strawberry.field(
         metadata=BACKEND,

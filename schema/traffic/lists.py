@@ -8,7 +8,7 @@ call unfiltered, and a count of the filtered list otherwise — only when it is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.context import Info
@@ -18,6 +18,10 @@ from schema.traffic.nodes import traffic
 
 T = TypeVar("T")
 N = TypeVar("N")
+
+
+def provider_of(item: Any) -> str:
+    return str(item.provider)  # routers, services and middlewares all name theirs
 
 
 async def traefik_connection(
@@ -61,3 +65,28 @@ async def traefik_connection(
         has_previous=offset > 0,
         total=total,
     )
+
+
+def filtered_list(
+    collection: str, parse: Callable[[dict[str, Any]], T], node: Any
+) -> Callable[..., Awaitable[Connection[Any] | None]]:
+    """The resolver of a list Traefik filters by search, provider and status (routers and
+    services take the same arguments); ``node`` is the GraphQL type, built by its ``build``.
+    Strawberry reads the signature, so the return type is set here: the SDL is the one a
+    method with this signature would give."""
+
+    async def resolve(
+        info: Info,
+        search: str | None = None,
+        provider: str | None = None,
+        status: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[Any] | None:
+        return await traefik_connection(
+            info, collection, parse=parse, build=node.build, provider_of=provider_of, first=first,
+            after=after, search=search, provider=provider, status=status,
+        )  # fmt: skip
+
+    resolve.__annotations__["return"] = Connection[node] | None  # type: ignore[valid-type]
+    return resolve

@@ -16,7 +16,7 @@ from schema.cost import BACKEND
 from schema.pagination import Connection, check_first, list_connection
 from schema.permissions import require, require_any
 from schema.traffic.certificates import Certificate
-from schema.traffic.lists import traefik_connection
+from schema.traffic.lists import filtered_list, provider_of, traefik_connection
 from schema.traffic.nodes import (
     DiscoveredContainer,
     RenewalJob,
@@ -36,10 +36,6 @@ from schema.traffic.types import (
 )
 
 SERVICES = [require("services", "read")]
-
-
-def _provider(obj: Router | Service | Middleware) -> str:
-    return obj.provider
 
 
 @strawberry.type
@@ -63,37 +59,14 @@ class TrafficQuery:
             EntryPoint(name=e.name, address=e.address) for e in await traefik(info, "entrypoints")
         ]
 
-    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
-    async def routers(
-        self,
-        info: Info,
-        search: str | None = None,
-        provider: str | None = None,
-        status: str | None = None,
-        first: int = 100,
-        after: str | None = None,
-    ) -> Connection[TraefikRouter] | None:
-        return await traefik_connection(
-            info, "routers", parse=Router.from_api, build=TraefikRouter.build,
-            provider_of=_provider, first=first, after=after, search=search, provider=provider,
-            status=status,
-        )  # fmt: skip
-
-    @strawberry.field(metadata=BACKEND, extensions=SERVICES)
-    async def services(
-        self,
-        info: Info,
-        search: str | None = None,
-        provider: str | None = None,
-        status: str | None = None,
-        first: int = 100,
-        after: str | None = None,
-    ) -> Connection[TraefikService] | None:
-        return await traefik_connection(
-            info, "services", parse=Service.from_api, build=TraefikService.build,
-            provider_of=_provider, first=first, after=after, search=search, provider=provider,
-            status=status,
-        )  # fmt: skip
+    routers = strawberry.field(
+        resolver=filtered_list("routers", Router.from_api, TraefikRouter),
+        metadata=BACKEND, extensions=SERVICES,
+    )  # fmt: skip
+    services = strawberry.field(
+        resolver=filtered_list("services", Service.from_api, TraefikService),
+        metadata=BACKEND, extensions=SERVICES,
+    )  # fmt: skip
 
     @strawberry.field(
         metadata=BACKEND, extensions=SERVICES, description='By full name, e.g. "gateway@docker".'
@@ -113,7 +86,7 @@ class TrafficQuery:
     ) -> Connection[TraefikMiddleware] | None:
         return await traefik_connection(
             info, "middlewares", parse=Middleware.from_api, build=TraefikMiddleware.build,
-            provider_of=_provider, first=first, after=after, search=search, provider=provider,
+            provider_of=provider_of, first=first, after=after, search=search, provider=provider,
         )  # fmt: skip
 
     @strawberry.field(

@@ -16,7 +16,7 @@ import strawberry
 from gateway.context import Info
 from gateway.errors import BadUserInput, ConflictError
 from gateway.usage.buckets import today
-from gateway.usage.events import InvalidBatch, InvalidEvent, Rejection, check_text
+from gateway.usage.events import InvalidBatch, InvalidEvent, Rejection, check_text, event_dict
 from gateway.usage.prices import parse_price
 from gateway.usage.service import IngestResult
 from schema.failure import Failure
@@ -92,16 +92,7 @@ class UsageEventInput:
         with contextlib.suppress(ValueError):  # unix seconds given as a string
             timestamp = float(self.timestamp)
         return {
-            "id": self.id,
-            "timestamp": timestamp,
-            "subject": self.subject,
-            "model": self.model,
-            "provider": self.provider,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cached_tokens": self.cached_tokens,
-            "latency_ms": self.latency_ms,
-            "status": self.status.value,
+            **event_dict(self, timestamp=timestamp, status=self.status.value),
             "cost": self.cost,
         }
 

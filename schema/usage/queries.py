@@ -6,9 +6,9 @@ and the days before, UTC) or a ``from``/``to`` range rounded outwards to whole h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -23,6 +23,7 @@ from gateway.usage.service import UsageService
 from schema.cache_control import cache_control
 from schema.pagination import Connection, check_first, index_connection, start_after
 from schema.permissions import require
+from schema.usage.rankings import check_limit, model_rows, rank, top_models, top_users, user_rows
 from schema.usage.types import (
     ModelPrice,
     ModelUsage,
@@ -40,7 +41,7 @@ from schema.usage.types import (
 )
 
 MAX_HOURLY_DAYS = 31
-MAX_TOP = 100
+R = TypeVar("R")
 CURSOR = "usageuser"  # a byUser cursor is the row's offset in the ranking
 
 Days = Annotated[int | None, strawberry.argument(description="Today and the days before (UTC).")]
@@ -59,35 +60,6 @@ def _window(
     usage: UsageService, days: int | None, start: datetime | None, end: datetime | None
 ) -> Window:
     return resolve_window(days=days, start=start, end=end, now=usage.clock())
-
-
-def _rank(by: UsageRanking) -> Callable[[tuple[object, Totals]], tuple[int, int, str]]:
-    """Sort key: highest ``by`` first, then most requests, then by name."""
-
-    def key(item: tuple[object, Totals]) -> tuple[int, int, str]:
-        name, t = item
-        first = {"cost": t.cost, "requests": t.requests, "tokens": t.total_tokens}[by.value]
-        return (-first, -t.requests, str(name))
-
-    return key
-
-
-def model_rows(
-    usage: UsageService, a: Analytics, by_model: dict[tuple[str, str], Totals]
-) -> list[ModelUsage]:
-    """Per-model totals as rows, highest cost first, each with the price in force today."""
-    rows = sorted(by_model.items(), key=_rank(UsageRanking.COST))
-    now_day = today(usage.clock())
-    out = []
-    for (model, provider), t in rows:
-        price = a.prices.at(model, now_day)
-        shown = ModelPrice.of(price, in_force=True) if price else None
-        out.append(ModelUsage(model=model, provider=provider, price=shown, **figures(t)))
-    return out
-
-
-def user_rows(rows: list[tuple[str, Totals]]) -> list[UserUsage]:
-    return [UserUsage(subject=s, models=sorted(t.models), **figures(t)) for s, t in rows]
 
 
 def _sum(parts: Iterable[Totals]) -> Totals:
@@ -113,6 +85,31 @@ def _points(series: list[tuple[Bucket, Totals]], bucket: UsageBucket) -> list[Us
         UsagePoint(start=datetime.fromtimestamp(b.start, UTC), bucket=bucket, **figures(t))
         for b, t in series
     ]
+
+
+def _top(
+    ranked: Callable[[UsageService, Analytics, Window, UsageRanking, int], Awaitable[list[R]]],
+    row: type[R],
+) -> Callable[..., Awaitable[list[R]]]:
+    """The resolver of topUsers and topModels: the same window, limit and ranking arguments
+    and checks; ``ranked`` gives the first ``limit`` rows. Strawberry reads its signature, so
+    the return type is set here."""
+
+    async def resolve(
+        info: Info,
+        days: Days = None,
+        from_: From = None,
+        to: To = None,
+        limit: int = 10,
+        by: UsageRanking = UsageRanking.COST,
+    ) -> list[R]:
+        usage = info.context.services.usage
+        check_limit(limit)
+        a = await _analytics(info)
+        return await ranked(usage, a, _window(usage, days, from_, to), by, limit)
+
+    resolve.__annotations__["return"] = list[row]  # type: ignore[valid-type]
+    return resolve
 
 
 @strawberry.type
@@ -147,7 +144,7 @@ class UsageQuery:
         start = start_after(CURSOR, after)
         window = _window(usage, days, from_, to)
         rows = sorted(
-            (await (await _analytics(info)).by_user(window)).items(), key=_rank(UsageRanking.COST)
+            (await (await _analytics(info)).by_user(window)).items(), key=rank(UsageRanking.COST)
         )
         page = user_rows(rows[start : start + first])
         return index_connection(page, kind=CURSOR, start=start, total=len(rows))
@@ -187,41 +184,8 @@ class UsageQuery:
             )
         return _points(await (await _analytics(info)).series(window, hourly=hourly), bucket)
 
-    @strawberry.field
-    async def top_users(
-        self,
-        info: Info,
-        days: Days = None,
-        from_: From = None,
-        to: To = None,
-        limit: int = 10,
-        by: UsageRanking = UsageRanking.COST,
-    ) -> list[UserUsage]:
-        usage = info.context.services.usage
-        _check_limit(limit)
-        rows = (await (await _analytics(info)).by_user(_window(usage, days, from_, to))).items()
-        return user_rows(sorted(rows, key=_rank(by))[:limit])
-
-    @strawberry.field
-    async def top_models(
-        self,
-        info: Info,
-        days: Days = None,
-        from_: From = None,
-        to: To = None,
-        limit: int = 10,
-        by: UsageRanking = UsageRanking.COST,
-    ) -> list[ModelUsage]:
-        usage = info.context.services.usage
-        _check_limit(limit)
-        a = await _analytics(info)
-        rows = model_rows(usage, a, await a.by_model(_window(usage, days, from_, to)))
-        key = {
-            "cost": lambda r: -r.cost,
-            "requests": lambda r: -r.requests,
-            "tokens": lambda r: -r.total_tokens,
-        }[by.value]
-        return sorted(rows, key=key)[:limit]
+    top_users = strawberry.field(resolver=_top(top_users, UserUsage))
+    top_models = strawberry.field(resolver=_top(top_models, ModelUsage))
 
     @strawberry.field(description="Projected daily usage and cost; `method` says how.")
     async def forecast(
@@ -274,11 +238,6 @@ class UsageQuery:
     @strawberry.field(description="Lago delivery: backlog, progress, last error.")
     async def billing(self, info: Info) -> UsageBilling:
         return await UsageBilling.of(info.context.services.usage.outbox)
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_TOP:
-        raise BadUserInput(f"limit must be between 1 and {MAX_TOP}", field="limit")
 
 
 @strawberry.type

@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from gateway.usage import events
 from gateway.usage.analytics import Totals
 from gateway.usage.buckets import Window
 from gateway.usage.events import nanos_to_decimal
@@ -237,17 +238,10 @@ class UsageEvent:
     def from_message(cls, m: dict[str, Any]) -> UsageEvent:
         reported = m.get("reported_cost_nanos")
         source = m.get("cost_source")
-        return cls(
-            id=m["id"],
+        return mirror(
+            cls,
+            events.UsageEvent.from_record(m),
             timestamp=datetime.fromtimestamp(m["timestamp"], UTC),
-            subject=m["subject"],
-            model=m["model"],
-            provider=m["provider"],
-            prompt_tokens=m["prompt_tokens"],
-            completion_tokens=m["completion_tokens"],
-            cached_tokens=m.get("cached_tokens", 0),
-            total_tokens=m["prompt_tokens"] + m["completion_tokens"],
-            latency_ms=m.get("latency_ms", 0),
             status=UsageStatus(m.get("status", "success")),
             cost=None if m.get("cost_femto") is None else money(m["cost_femto"]),
             cost_source=None if source is None else CostSource(source),

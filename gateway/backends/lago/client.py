@@ -122,24 +122,10 @@ class LagoClient(PagedLists, BackendClient):
             limit=limit,
         )
 
-    async def invoices(
-        self,
-        *,
-        external_customer_id: str | None = None,
-        issuing_date_from: date | None = None,
-        issuing_date_to: date | None = None,
-        statuses: Sequence[str] = (),
-        payment_statuses: Sequence[str] = (),
-        currency: str | None = None,
-    ) -> list[LagoInvoice]:
-        params = invoice_filters(
-            external_customer_id=external_customer_id,
-            issuing_date_from=issuing_date_from,
-            issuing_date_to=issuing_date_to,
-            statuses=statuses,
-            payment_statuses=payment_statuses,
-            currency=currency,
-        )
+    async def invoices(self, **filters: Any) -> list[LagoInvoice]:
+        """Every invoice in Lago's order (newest first); filters as :func:`invoice_filters`
+        (invoices_page takes the same)."""
+        params = invoice_filters(**filters)
         return await self.list_all("/invoices", "invoices", LagoInvoice, params)
 
     async def invoices_page(
