@@ -12,10 +12,10 @@ import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Unpack
 
 from gateway.backends.breaker import CircuitBreaker
-from gateway.backends.lago.client import ALL_STATUSES, LagoClient, api_base
+from gateway.backends.lago.client import ALL_STATUSES, InvoiceFilters, LagoClient, api_base
 from gateway.backends.lago.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.errors import NotConfigured
 from gateway.pubsub.base import PubSub
@@ -130,7 +130,9 @@ class RevenueService:
         )
         return Page(items, total, offset)
 
-    async def invoices(self, *, offset: int, limit: int, **filters: Any) -> Page[LagoInvoice]:
+    async def invoices(
+        self, *, offset: int, limit: int, **filters: Unpack[InvoiceFilters]
+    ) -> Page[LagoInvoice]:
         items, total = await self.lago.invoices_page(offset=offset, limit=limit, **filters)
         return Page(items, total, offset)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
 from gateway.backends.base import BackendClient, CallObserver
@@ -122,14 +122,14 @@ class LagoClient(PagedLists, BackendClient):
             limit=limit,
         )
 
-    async def invoices(self, **filters: Any) -> list[LagoInvoice]:
+    async def invoices(self, **filters: Unpack[InvoiceFilters]) -> list[LagoInvoice]:
         """Every invoice in Lago's order (newest first); filters as :func:`invoice_filters`
         (invoices_page takes the same)."""
         params = invoice_filters(**filters)
         return await self.list_all("/invoices", "invoices", LagoInvoice, params)
 
     async def invoices_page(
-        self, *, offset: int, limit: int, **filters: Any
+        self, *, offset: int, limit: int, **filters: Unpack[InvoiceFilters]
     ) -> tuple[list[LagoInvoice], int]:
         """Invoices ``offset`` .. ``offset + limit`` in Lago's order (newest first), and the
         total; filters as :func:`invoice_filters`."""
@@ -139,7 +139,7 @@ class LagoClient(PagedLists, BackendClient):
         )
 
     async def invoice_window(
-        self, offset: int, limit: int, **filters: Any
+        self, offset: int, limit: int, **filters: Unpack[InvoiceFilters]
     ) -> tuple[list[LagoInvoice], int]:
         return await self.invoices_page(offset=offset, limit=limit, **filters)
 
@@ -213,23 +213,27 @@ def api_base(url: str | None) -> str | None:
     return url if url.endswith("/api/v1") else f"{url}/api/v1"
 
 
-def invoice_filters(
-    *,
-    external_customer_id: str | None = None,
-    issuing_date_from: date | None = None,
-    issuing_date_to: date | None = None,
-    statuses: Sequence[str] = (),
-    payment_statuses: Sequence[str] = (),
-    currency: str | None = None,
-) -> dict[str, Any]:
+class InvoiceFilters(TypedDict, total=False):
+    """Lago's filters of ``GET /invoices``, as keyword arguments (every one optional)."""
+
+    external_customer_id: str | None
+    issuing_date_from: date | None
+    issuing_date_to: date | None
+    statuses: Sequence[str]
+    payment_statuses: Sequence[str]
+    currency: str | None
+
+
+def invoice_filters(**filters: Unpack[InvoiceFilters]) -> dict[str, Any]:
+    since, until = filters.get("issuing_date_from"), filters.get("issuing_date_to")
     return _clean(
         {
-            "external_customer_id": external_customer_id,
-            "issuing_date_from": issuing_date_from.isoformat() if issuing_date_from else None,
-            "issuing_date_to": issuing_date_to.isoformat() if issuing_date_to else None,
-            "statuses[]": list(statuses),
-            "payment_statuses[]": list(payment_statuses),
-            "currency": currency,
+            "external_customer_id": filters.get("external_customer_id"),
+            "issuing_date_from": since.isoformat() if since else None,
+            "issuing_date_to": until.isoformat() if until else None,
+            "statuses[]": list(filters.get("statuses", ())),
+            "payment_statuses[]": list(filters.get("payment_statuses", ())),
+            "currency": filters.get("currency"),
         }
     )
 
