@@ -37,7 +37,7 @@ from gateway.metrics import Metrics
 from gateway.models.service import ModelsService
 from gateway.penalty import Penalty
 from gateway.pending import PendingSockets
-from gateway.providers import ProviderAdmin
+from gateway.providers import ProviderService
 from gateway.pubsub import open_pubsub
 from gateway.pubsub.base import PubSub
 from gateway.ratelimit import RateLimiter, make_rate_limiter
@@ -98,7 +98,7 @@ class Services:
     """Hub search, the local model cache, serving settings, download jobs (gateway/models)."""
     agents: AgentsService
     """Brigade's agent usage and task history, per caller (gateway/agents)."""
-    providers: ProviderAdmin
+    providers: ProviderService
     """LLM provider records: encrypted keys, connection tests (gateway/providers)."""
     documents: DocumentGate
     """Which documents a request may run: trusted ones, persisted queries (gateway/documents)."""
@@ -244,7 +244,7 @@ class Services:
             jobs=jobs,
             models=models,
             agents=AgentsService(brigade=backends.brigade),
-            providers=ProviderAdmin(
+            providers=ProviderService(
                 store=store, secrets=secrets, connector=backends.providers, audit=audit
             ),
             documents=DocumentGate(

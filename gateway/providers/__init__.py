@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from gateway.providers.admin import (
+from gateway.providers.records import LastTest, ProviderRecord
+from gateway.providers.service import (
     UNCHANGED,
-    ProviderAdmin,
     ProviderFailure,
     ProviderFailureCode,
+    ProviderService,
 )
-from gateway.providers.records import LastTest, ProviderRecord
 
 __all__ = [
     "UNCHANGED",
     "LastTest",
-    "ProviderAdmin",
     "ProviderFailure",
     "ProviderFailureCode",
     "ProviderRecord",
+    "ProviderService",
 ]

@@ -23,7 +23,7 @@ from schema.providers.types import (
     ProviderTestError,
     ProviderTestResult,
     TestProviderResult,
-    provider_admin,
+    provider_service,
 )
 
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class ProviderMutation:
     @strawberry.mutation(extensions=[require("providers", "write")])
     async def create_provider(self, info: Info, input: CreateProviderInput) -> ProviderResult:
         async def run() -> Provider:
-            record = await provider_admin(info).create(
+            record = await provider_service(info).create(
                 info.context.actor,
                 name=input.name,
                 kind=input.kind.value,
@@ -96,7 +96,7 @@ class ProviderMutation:
     async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderResult:
         async def run() -> Provider:
             name, enabled = _given(input.name), _given(input.enabled)
-            record = await provider_admin(info).update(
+            record = await provider_service(info).update(
                 info.context.actor,
                 id=str(input.id),
                 # null name or enabled means "unchanged": neither can be reset.
@@ -119,7 +119,7 @@ class ProviderMutation:
         self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> DeleteProviderResult:
         async def run() -> DeletedProvider:
-            record = await provider_admin(info).delete(
+            record = await provider_service(info).delete(
                 info.context.actor, id=str(id), expected_version=expected_version
             )
             return DeletedProvider(id=strawberry.ID(record.id), name=record.name)
@@ -134,8 +134,8 @@ class ProviderMutation:
         self, info: Info, id: strawberry.ID, enabled: bool | None = None
     ) -> ProviderResult:
         async def run() -> Provider:
-            admin = provider_admin(info)
-            record = await admin.toggle(info.context.actor, id=str(id), enabled=enabled)
+            service = provider_service(info)
+            record = await service.toggle(info.context.actor, id=str(id), enabled=enabled)
             return Provider.from_record(record)
 
         return await _attempt(run)
@@ -153,9 +153,9 @@ class ProviderMutation:
         ] = None,
     ) -> TestProviderResult:
         async def run() -> ProviderTestResult:
-            admin = provider_admin(info)
+            service = provider_service(info)
             actor = info.context.actor
-            record, result = await admin.test(actor, id=str(id), timeout=timeout_seconds)
+            record, result = await service.test(actor, id=str(id), timeout=timeout_seconds)
             return ProviderTestResult(
                 provider=Provider.from_record(record),
                 ok=result.ok,

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.context import Info
-from gateway.providers import ProviderAdmin
+from gateway.providers import ProviderService
 from gateway.providers.owners import visible
 from schema.cache_control import cache_control
 from schema.pagination import (
@@ -23,7 +23,7 @@ from schema.providers.types import (
     ProviderKind,
     ProviderKindInfo,
     all_kinds,
-    provider_admin,
+    provider_service,
 )
 
 
@@ -58,7 +58,7 @@ class ProvidersQuery:
     ) -> Connection[Provider]:
         check_first(first)
         actor = info.context.actor
-        records = await provider_admin(info).visible_to(actor, owner=owner, platform=platform)
+        records = await provider_service(info).visible_to(actor, owner=owner, platform=platform)
         if kind is not None:
             records = [r for r in records if r.kind == kind.value]
         if enabled is not None:
@@ -83,7 +83,7 @@ class ProvidersQuery:
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
-        loader = info.context.loaders.get(ProviderAdmin.record_loader, provider_admin(info))
+        loader = info.context.loaders.get(ProviderService.record_loader, provider_service(info))
         record = await loader.load(str(id))
         if record is None or not visible(record, info.context.actor):
             return None

@@ -10,7 +10,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.context import Info
-from gateway.providers import ProviderAdmin, ProviderFailureCode, ProviderRecord
+from gateway.providers import ProviderFailureCode, ProviderRecord, ProviderService
 from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCode
 from gateway.providers.models import DiscoveredModel as Discovered
 from gateway.providers.models import ProviderKind as KindSpec
@@ -20,7 +20,7 @@ from schema.mirror import mirror
 from schema.timestamps import ts
 
 
-def provider_admin(info: Info) -> ProviderAdmin:
+def provider_service(info: Info) -> ProviderService:
     return info.context.services.providers
 
 
@@ -124,7 +124,7 @@ class Provider:
 
     @strawberry.field(description="Null if never tested, or if the URL or key changed since.")
     async def last_test(self, info: Info) -> ProviderLastTest | None:
-        loader = info.context.loaders.get(ProviderAdmin.test_loader, provider_admin(info))
+        loader = info.context.loaders.get(ProviderService.test_loader, provider_service(info))
         stored = await loader.load(str(self.id))
         if stored is None:
             return None

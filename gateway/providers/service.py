@@ -47,7 +47,7 @@ UNCHANGED: Any = object()
 """Marks an update argument that was not given (None means "reset")."""
 
 
-class ProviderAdmin:
+class ProviderService:
     def __init__(
         self,
         *,
