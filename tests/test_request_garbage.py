@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tests.plugins.app import Gateway
 from tests.usage.helpers import event, post_events
@@ -28,16 +30,22 @@ QUERIES = [
 ]
 
 
-def _server_side(kinds: Counter[str]) -> dict[str, int]:
-    # The test's own client (httpx, httpcore, anyio) leaves cycles of its own: not ours.
-    return {kind: n for kind, n in kinds.items() if kind.startswith(SERVER_SIDE)}
-
-
-def _left_in_cycles() -> Counter[str]:
+@contextmanager
+def cycles_left() -> Iterator[dict[str, int]]:
+    """Yields a dict filled, when the block ends, with the server-side objects (by type) the
+    block left for the cycle collector."""
+    found: dict[str, int] = {}
     gc.collect()
-    kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
-    gc.garbage.clear()
-    return kinds
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield found
+        gc.collect()
+        kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+        # The test's own client (httpx, httpcore, anyio) leaves cycles of its own: not ours.
+        found.update({k: n for k, n in kinds.items() if k.startswith(SERVER_SIDE)})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
 async def test_requests_leave_no_reference_cycles(live_gateway: Gateway) -> None:
@@ -46,35 +54,21 @@ async def test_requests_leave_no_reference_cycles(live_gateway: Gateway) -> None
         await live_gateway.post(query)
         await live_gateway.post(query, token=viewer)
 
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with cycles_left() as ours:
         for _ in range(20):
             for query in QUERIES:
-                response = await live_gateway.post(query)
-                assert response.status_code == 200, response.text
-                response = await live_gateway.post(query, token=viewer)
-                assert response.status_code == 200, response.text
-        kinds = _left_in_cycles()
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-    ours = _server_side(kinds)
+                for token in (live_gateway.admin_token, viewer):
+                    response = await live_gateway.post(query, token=token)
+                    assert response.status_code == 200, response.text
     assert ours == {}, f"left to the cycle collector after 160 requests: {ours}"
 
 
 async def test_ingestion_leaves_no_reference_cycles(live_gateway: Gateway) -> None:
     token = await live_gateway.token("admin")
     await post_events(live_gateway.client, [event("warm")], token)
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with cycles_left() as ours:
         for batch in range(20):
-            events = [event(f"{batch}-{i}") for i in range(10)]
-            await post_events(live_gateway.client, events, token)
-        kinds = _left_in_cycles()
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-    ours = _server_side(kinds)
+            await post_events(
+                live_gateway.client, [event(f"{batch}-{i}") for i in range(10)], token
+            )
     assert ours == {}, f"left to the cycle collector after 20 batches: {ours}"
