@@ -276,7 +276,8 @@ def run(
     outcomes = []
     with served(workdir) as (url, port, flood, victim, _):
         asyncio.run(well_behaved(url, victim, lambda: True, minimum=3.0))  # warm-up
-        quiet, _ = asyncio.run(well_behaved(url, victim, lambda: True, minimum=10.0))
+        # 30 s: about 1,200 samples, so that the normal p99 is not one unlucky request.
+        quiet, _ = asyncio.run(well_behaved(url, victim, lambda: True, minimum=30.0))
         normal = percentile(sorted(quiet), 99)
         print(f"normal: {len(quiet)} requests, p99 {normal * 1000:.1f} ms", flush=True)
         for attack in attacks(scale):

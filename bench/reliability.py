@@ -47,6 +47,7 @@ def stamp() -> str:
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         return f"_Written {day}._"
-    changed = git("status", "--porcelain", "--untracked-files=no")
+    # The reports themselves (this file, RESULTS.md) are not code: their changes don't count.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/*.md")
     dirty = " (with uncommitted changes)" if changed else ""
     return f"_Written {day} at commit `{commit}`{dirty}._"
