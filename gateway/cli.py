@@ -67,11 +67,12 @@ async def _bootstrap(settings: Settings, url: str) -> None:
     """On an empty store, create an admin token and print it once with the GraphiQL URL."""
     from gateway.auth.rbac import RBAC
     from gateway.auth.tokens import TokenService
+    from gateway.store import names
 
     async with _store(settings) as store:
         await RBAC(store=store).ensure_builtins(now=time.time())
         tokens = TokenService(store=store)
-        if await store.count("api_tokens") == 0 and await _claim_bootstrap(store):
+        if await store.count(names.API_TOKENS) == 0 and await _claim_bootstrap(store):
             secret, token = await tokens.create(
                 subject="bootstrap-admin",
                 roles=["admin"],

@@ -15,15 +15,16 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from gateway.errors import ConfigurationError, ConflictError, GatewayError
 from gateway.files import atomic_create
+from gateway.store import names
 from gateway.store.base import Document, Store, all_documents
 
 log = logging.getLogger(__name__)
 
 KEY_FILE = "secret.keys"
 ENCRYPTED_FIELDS: dict[str, tuple[str, ...]] = {
-    "providers": ("api_key",),  # LLM provider API keys (gateway/providers)
-    "acme_accounts": ("key",),  # ACME account private keys (gateway/traffic/accounts.py)
-    "models.hub": ("token",),  # the Hugging Face token set through the API (gateway/models)
+    names.PROVIDERS: ("api_key",),  # LLM provider API keys (gateway/providers)
+    names.ACME_ACCOUNTS: ("key",),  # ACME account private keys (gateway/traffic/accounts.py)
+    names.MODELS_HUB: ("token",),  # the Hugging Face token set through the API (gateway/models)
 }
 """collection -> top-level document fields holding :class:`SecretBox` ciphertexts. Every
 domain that stores a secret declares it here, in one place, so ``ops-gateway keys rotate``
@@ -102,9 +103,9 @@ async def rotate_stored_secrets(
     Safe to re-run (after adding a key, or after an interruption): rotation is idempotent.
     """
     count = 0
-    for collection, names in (ENCRYPTED_FIELDS if fields is None else fields).items():
+    for collection, field_names in (ENCRYPTED_FIELDS if fields is None else fields).items():
         async for doc in all_documents(store, collection):
-            count += await _rotate_document(store, box, doc, names)
+            count += await _rotate_document(store, box, doc, field_names)
     return count
 
 

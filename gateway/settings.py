@@ -106,6 +106,27 @@ class Limits:
 _FIXED_LIMITS = frozenset({"parser_cache_size", "validation_cache_size"})
 
 
+_BACKEND_STRINGS = (
+    "LAGO_API_URL",
+    "LAGO_API_KEY",
+    "LAGO_WEBHOOK_HMAC_KEY",
+    "LAGO_WEBHOOK_ISSUER",
+    "HF_ENDPOINT",
+    "HF_TOKEN",
+    "HF_HUB_CACHE",
+    "TRAEFIK_API_URL",
+    "TRAEFIK_ACME_JSON",
+    "TRAEFIK_DYNAMIC_DIR",
+    "BRIGADE_API_URL",
+    "BRIGADE_API_KEY",
+    "ACME_DIRECTORY_URL",
+    "ACME_EMAIL",
+    "ACME_CA_BUNDLE",
+    "ACME_DNS_HOOK",
+)
+"""Backend addresses and credentials, read as given: each is the field of its name in lower case."""
+
+
 DOCUMENT_MODES = ("open", "trusted", "trusted-except-admins")
 
 
@@ -238,24 +259,9 @@ class Settings:
             log_format=_log_format(env),
             response_cache=_flag(env, "GATEWAY_RESPONSE_CACHE"),
             response_cache_entries=_int(env, "GATEWAY_RESPONSE_CACHE_ENTRIES", 10_000),
-            lago_api_url=_str(env, "LAGO_API_URL"),
-            lago_api_key=_str(env, "LAGO_API_KEY"),
             lago_snapshot_seconds=_float(env, "LAGO_SNAPSHOT_SECONDS", 300.0),
-            lago_webhook_hmac_key=_str(env, "LAGO_WEBHOOK_HMAC_KEY"),
-            lago_webhook_issuer=_str(env, "LAGO_WEBHOOK_ISSUER"),
-            hf_endpoint=_str(env, "HF_ENDPOINT"),
-            hf_token=_str(env, "HF_TOKEN"),
-            hf_hub_cache=_str(env, "HF_HUB_CACHE"),
-            traefik_api_url=_str(env, "TRAEFIK_API_URL"),
-            traefik_acme_json=_str(env, "TRAEFIK_ACME_JSON"),
-            traefik_dynamic_dir=_str(env, "TRAEFIK_DYNAMIC_DIR"),
+            **{name.lower(): _str(env, name) for name in _BACKEND_STRINGS},
             docker_host=_str(env, "DOCKER_HOST") or DEFAULT_DOCKER_HOST,
-            brigade_api_url=_str(env, "BRIGADE_API_URL"),
-            brigade_api_key=_str(env, "BRIGADE_API_KEY"),
-            acme_directory_url=_str(env, "ACME_DIRECTORY_URL"),
-            acme_email=_str(env, "ACME_EMAIL"),
-            acme_ca_bundle=_str(env, "ACME_CA_BUNDLE"),
-            acme_dns_hook=_str(env, "ACME_DNS_HOOK"),
             provider_allow_hosts=_list(env, "GATEWAY_PROVIDER_ALLOW_HOSTS"),
             provider_block_private=_flag(env, "GATEWAY_PROVIDER_BLOCK_PRIVATE"),
         )

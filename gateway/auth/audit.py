@@ -8,10 +8,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from gateway.pubsub.base import Message, PubSub
+from gateway.store import names
 from gateway.store.base import LogEntry, Store
-
-STREAM = "audit"
-CHANNEL = "audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +54,24 @@ class AuditLog:
     ) -> AuditEntry:
         data = {"actor": actor, "action": action, "target": target}
         data |= {"before": before, "after": after}
-        result = await self._store.append(STREAM, [(None, data)])
+        result = await self._store.append(names.AUDIT_STREAM, [(None, data)])
         entry = AuditEntry.from_entry(result.entries[0])
         if self._pubsub is not None:
-            await self._pubsub.publish(CHANNEL, entry.to_message())
+            await self._pubsub.publish(names.AUDIT_CHANNEL, entry.to_message())
         return entry
 
     def live(self) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
         """Entries as they are written, on any replica (as messages: AuditEntry.from_message)."""
         if self._pubsub is None:
             raise RuntimeError("AuditLog has no pub/sub: live entries need one")
-        return self._pubsub.subscribe(CHANNEL)
+        return self._pubsub.subscribe(names.AUDIT_CHANNEL)
 
     async def page(self, *, before: int | None, limit: int) -> list[AuditEntry]:
         """Newest first, strictly older than ``before``."""
-        entries = await self._store.read(STREAM, before=before, limit=limit, reverse=True)
+        entries = await self._store.read(
+            names.AUDIT_STREAM, before=before, limit=limit, reverse=True
+        )
         return [AuditEntry.from_entry(e) for e in entries]
 
     async def total(self) -> int:
-        return await self._store.log_length(STREAM)
+        return await self._store.log_length(names.AUDIT_STREAM)

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from gateway.pubsub.base import PubSub
+from gateway.store import names
 from gateway.store.base import Store
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAMESPACE, NAME = "rbac", "generation"
-CHANNEL = "access-changes"
 
 
 class AccessChanges:
@@ -47,7 +47,9 @@ class AccessChanges:
             self.watch.seen(generation)
         if self._pubsub is not None:
             try:
-                await self._pubsub.publish(CHANNEL, {"generation": generation, "reason": reason})
+                await self._pubsub.publish(
+                    names.ACCESS_CHANGES_CHANNEL, {"generation": generation, "reason": reason}
+                )
             except Exception as exc:  # the counter is the truth; the poll catches up
                 log.warning("access change not published (%s); replicas see it on poll", exc)
         return generation

@@ -27,10 +27,8 @@ from gateway.auth.permissions import (
 )
 from gateway.auth.principal import Principal
 from gateway.errors import ConflictError
+from gateway.store import names
 from gateway.store.base import Document, Store, all_documents
-
-ROLES = "roles"
-ASSIGNMENTS = "role_assignments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +163,7 @@ class RBAC:
     async def ensure_builtins(self, *, now: float) -> None:
         """Create missing built-in roles; existing ones keep their (possibly edited) grants."""
         for name in BUILTIN_ROLES:
-            if await self._store.get(ROLES, name) is None:
+            if await self._store.get(names.ROLES, name) is None:
                 data = {
                     "description": BUILTIN_DESCRIPTIONS[name],
                     "permissions": normalise(BUILTIN_GRANTS[name]),
@@ -175,7 +173,7 @@ class RBAC:
                 }
                 # Replicas starting together race here; whoever loses finds the role made.
                 with contextlib.suppress(ConflictError):
-                    await self._store.put(ROLES, name, data, expected_version=0)
+                    await self._store.put(names.ROLES, name, data, expected_version=0)
         await self.bump("built-in roles")
 
     async def bump(self, reason: str = "roles") -> None:
@@ -197,17 +195,17 @@ class RBAC:
         return self._graph
 
     async def _load_roles(self) -> list[Role]:
-        return [Role.from_document(d) async for d in all_documents(self._store, ROLES)]
+        return [Role.from_document(d) async for d in all_documents(self._store, names.ROLES)]
 
     async def assigned_roles(self, subject: str) -> frozenset[str]:
-        doc = await self._store.get(ASSIGNMENTS, subject)
+        doc = await self._store.get(names.ROLE_ASSIGNMENTS, subject)
         return frozenset(doc.data.get("roles", ())) if doc else frozenset()
 
     async def holders(self, role: str) -> list[str]:
         """Subjects the role is assigned to (a scan: for rare changes, not requests)."""
         return [
             doc.id
-            async for doc in all_documents(self._store, ASSIGNMENTS)
+            async for doc in all_documents(self._store, names.ROLE_ASSIGNMENTS)
             if role in doc.data.get("roles", ())
         ]
 

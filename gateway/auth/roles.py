@@ -15,9 +15,10 @@ from gateway.auth.actor import AccessFailure, AccessFailureCode, Actor
 from gateway.auth.audit import AuditLog
 from gateway.auth.guard import PrivilegeGuard
 from gateway.auth.permissions import ADMIN, normalise
-from gateway.auth.rbac import ASSIGNMENTS, RBAC, ROLES, Role
+from gateway.auth.rbac import RBAC, Role
 from gateway.auth.validation import check_description, check_role_name, check_subject, perm_keys
 from gateway.errors import ConflictError
+from gateway.store import names
 from gateway.store.base import Store, all_documents
 
 __all__ = ["AccessFailure", "AccessFailureCode", "Actor", "RoleAdmin"]
@@ -137,7 +138,7 @@ class RoleAdmin:
         self._guard.act_on_role(actor, graph, name, field="name")
         await self._guard.act_on_holders(actor, graph, name)
         await self._replace_in_assignments(name, None)
-        await self._store.delete(ROLES, name, expected_version=role.version)
+        await self._store.delete(names.ROLES, name, expected_version=role.version)
         await self._rbac.bump("roles")
         await self._audit.record(
             actor=actor.subject,
@@ -201,7 +202,7 @@ class RoleAdmin:
         if add:
             self._guard.confer(actor, graph.effective([name]), verb="assign", field="role")
         await self._guard.act_on_subject(actor, graph, subject)
-        doc = await self._store.get(ASSIGNMENTS, subject)
+        doc = await self._store.get(names.ROLE_ASSIGNMENTS, subject)
         before = sorted(doc.data.get("roles", ())) if doc else []
         if add == (name in before):
             state = "already has" if add else "does not have"
@@ -211,7 +212,10 @@ class RoleAdmin:
         after = sorted({*before, name}) if add else [r for r in before if r != name]
         try:
             await self._store.put(
-                ASSIGNMENTS, subject, {"roles": after}, expected_version=doc.version if doc else 0
+                names.ROLE_ASSIGNMENTS,
+                subject,
+                {"roles": after},
+                expected_version=doc.version if doc else 0,
             )
         except ConflictError:
             raise AccessFailure(AccessFailureCode.CONFLICT, "changed concurrently; retry") from None
@@ -227,7 +231,7 @@ class RoleAdmin:
 
     # -- helpers -----------------------------------------------------------------------
     async def _role(self, name: str) -> Role:
-        doc = await self._store.get(ROLES, name)
+        doc = await self._store.get(names.ROLES, name)
         if doc is None:
             raise AccessFailure(AccessFailureCode.NOT_FOUND, f"no role {name!r}", field="role")
         return Role.from_document(doc)
@@ -245,7 +249,7 @@ class RoleAdmin:
 
     async def _write(self, name: str, data: dict, *, expected_version: int) -> Role:
         try:
-            doc = await self._store.put(ROLES, name, data, expected_version=expected_version)
+            doc = await self._store.put(names.ROLES, name, data, expected_version=expected_version)
         except ConflictError:
             raise AccessFailure(
                 AccessFailureCode.CONFLICT, f"role {name!r} changed concurrently"
@@ -267,16 +271,16 @@ class RoleAdmin:
             heir_data["inherits"] = [new_name if p == role.name else p for p in heir_role.inherits]
             await self._write(heir, heir_data, expected_version=heir_role.version)
         await self._replace_in_assignments(role.name, new_name)
-        await self._store.delete(ROLES, role.name)
+        await self._store.delete(names.ROLES, role.name)
         await self._rbac.bump("roles")
         return created
 
     async def _replace_in_assignments(self, old: str, new: str | None) -> None:
-        async for doc in all_documents(self._store, ASSIGNMENTS):
+        async for doc in all_documents(self._store, names.ROLE_ASSIGNMENTS):
             roles = doc.data.get("roles", [])
             if old in roles:
                 updated = sorted({new if r == old else r for r in roles} - {None})
-                await self._store.put(ASSIGNMENTS, doc.id, {"roles": updated})
+                await self._store.put(names.ROLE_ASSIGNMENTS, doc.id, {"roles": updated})
 
 
 def _role_data(role: Role) -> dict:

@@ -22,11 +22,11 @@ from typing import Any
 from gateway.auth.changes import AccessChanges
 from gateway.auth.validation import valid_subject
 from gateway.errors import BadUserInput, ConflictError, NotFound, Unauthenticated
+from gateway.store import names
 from gateway.store.base import Document, Store, all_documents
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "api_tokens"
 PREFIX = "ogw_"
 ID_LENGTH = 10
 SECRET_BYTES = 32
@@ -156,7 +156,7 @@ class TokenService:
         for _ in range(5):
             token_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
             try:
-                doc = await self._store.put(COLLECTION, token_id, data, expected_version=0)
+                doc = await self._store.put(names.API_TOKENS, token_id, data, expected_version=0)
             except ConflictError:
                 continue
             log.info("api token %s created for %s", token_id, subject)
@@ -171,7 +171,7 @@ class TokenService:
             log.debug("api token rejected: malformed")
             raise Unauthenticated(_INVALID)
         token_id, secret = parts
-        doc = await self._store.get(COLLECTION, token_id)
+        doc = await self._store.get(names.API_TOKENS, token_id)
         if doc is None:
             log.debug("api token rejected: unknown id %s", token_id)
             raise Unauthenticated(_INVALID)
@@ -196,17 +196,17 @@ class TokenService:
         # revoked in between. Losing the race is fine (someone else wrote it, or a revoke).
         data = {**doc.data, "last_used_at": now}
         try:
-            await self._store.put(COLLECTION, doc.id, data, expected_version=doc.version)
+            await self._store.put(names.API_TOKENS, doc.id, data, expected_version=doc.version)
         except ConflictError:
             log.debug("last_used_at update for %s lost a race; skipped", doc.id)
 
     async def get(self, token_id: str) -> ApiToken | None:
-        doc = await self._store.get(COLLECTION, token_id)
+        doc = await self._store.get(names.API_TOKENS, token_id)
         return None if doc is None else _to_token(doc)
 
     async def list(self, *, include_revoked: bool = False) -> builtins.list[ApiToken]:
         """All tokens (expired ones included, they are still useful to see), oldest first."""
-        tokens = [_to_token(doc) async for doc in all_documents(self._store, COLLECTION)]
+        tokens = [_to_token(doc) async for doc in all_documents(self._store, names.API_TOKENS)]
         if not include_revoked:
             tokens = [t for t in tokens if not t.revoked]
         tokens.sort(key=lambda t: (t.created_at, t.id))
@@ -224,7 +224,7 @@ class TokenService:
         open websockets that signed in with it are closed within a second (the access change
         signal)."""
         while True:
-            doc = await self._store.get(COLLECTION, token_id)
+            doc = await self._store.get(names.API_TOKENS, token_id)
             if doc is None:
                 raise NotFound(f"API token {token_id!r} not found")
             if doc.data.get("revoked_at") is not None:
@@ -233,7 +233,7 @@ class TokenService:
             try:
                 # Conditional so a concurrent last_used_at write cannot drop the revocation.
                 new = await self._store.put(
-                    COLLECTION, token_id, data, expected_version=doc.version
+                    names.API_TOKENS, token_id, data, expected_version=doc.version
                 )
             except ConflictError:
                 continue

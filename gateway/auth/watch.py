@@ -15,8 +15,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from gateway.auth.changes import CHANNEL, AccessChanges
+from gateway.auth.changes import AccessChanges
 from gateway.pubsub.base import PubSub
+from gateway.store import names
 from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class AccessWatch:
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._pubsub.subscribe(CHANNEL) as messages:
+                async with self._pubsub.subscribe(names.ACCESS_CHANGES_CHANNEL) as messages:
                     async for message in messages:
                         generation = message.get("generation")
                         if isinstance(generation, int):

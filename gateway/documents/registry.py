@@ -14,14 +14,8 @@ from typing import Any
 
 from gateway.documents.manifest import ManifestDocument, sha256_hex
 from gateway.errors import ConflictError
+from gateway.store import names
 from gateway.store.base import Store, all_documents
-
-TRUSTED = "trusted_documents"
-"""id -> the document as imported."""
-HASHES = "trusted_document_hashes"
-"""``exact:<sha256>`` and ``norm:<sha256 of the whitespace-normalised body>`` -> id."""
-APQ = "persisted_queries"
-"""sha256 -> a document registered by a client (Apollo's automatic persisted queries)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +102,15 @@ class DocumentRegistry:
         return value
 
     async def _trusted_body(self, id: str) -> str | None:
-        doc = await self._store.get(TRUSTED, id)
+        doc = await self._store.get(names.TRUSTED_DOCUMENTS, id)
         return doc.data["body"] if doc is not None else None
 
     async def _hash_id(self, key: str) -> str | None:
-        doc = await self._store.get(HASHES, key)
+        doc = await self._store.get(names.TRUSTED_DOCUMENT_HASHES, key)
         return doc.data["id"] if doc is not None else None
 
     async def _apq_body(self, sha256: str) -> str | None:
-        doc = await self._store.get(APQ, sha256)
+        doc = await self._store.get(names.PERSISTED_QUERIES, sha256)
         return doc.data["body"] if doc is not None else None
 
     # -- automatic persisted queries ---------------------------------------------------
@@ -126,15 +120,17 @@ class DocumentRegistry:
         sends it again, as the protocol has it)."""
         if await self.persisted(sha256) is not None:
             return
-        if await self._store.count(APQ) >= self._apq_max:
-            victims = await self._store.list(APQ, after=secrets.token_hex(32), limit=1)
-            victims = victims or await self._store.list(APQ, limit=1)
+        if await self._store.count(names.PERSISTED_QUERIES) >= self._apq_max:
+            victims = await self._store.list(
+                names.PERSISTED_QUERIES, after=secrets.token_hex(32), limit=1
+            )
+            victims = victims or await self._store.list(names.PERSISTED_QUERIES, limit=1)
             for victim in victims:
-                await self._store.delete(APQ, victim.id)
+                await self._store.delete(names.PERSISTED_QUERIES, victim.id)
         # Another replica may have registered it first: same hash, same body.
         with contextlib.suppress(ConflictError):
             data = {"body": body, "at": time.time()}
-            await self._store.put(APQ, sha256, data, expected_version=0)
+            await self._store.put(names.PERSISTED_QUERIES, sha256, data, expected_version=0)
         self._cache.put(f"apq:{sha256}", body)
 
     # -- the trusted set (ops-gateway documents ...) -----------------------------------
@@ -146,16 +142,18 @@ class DocumentRegistry:
         added = kept = 0
         now = time.time()
         for doc in documents:
-            old = await self._store.get(TRUSTED, doc.id)
+            old = await self._store.get(names.TRUSTED_DOCUMENTS, doc.id)
             if old is not None and old.data["body"] == doc.body:
                 kept += 1
                 continue
             if old is not None:
                 await self._drop_hashes(old.data["body"], doc.id)
             data = {"body": doc.body, "name": doc.name, "type": doc.type}
-            await self._store.put(TRUSTED, doc.id, {**data, "source": source, "at": now})
+            await self._store.put(
+                names.TRUSTED_DOCUMENTS, doc.id, {**data, "source": source, "at": now}
+            )
             for key in _hash_keys(doc.body):
-                await self._store.put(HASHES, key, {"id": doc.id})
+                await self._store.put(names.TRUSTED_DOCUMENT_HASHES, key, {"id": doc.id})
             added += 1
         self._cache.clear()
         return added, kept
@@ -170,23 +168,23 @@ class DocumentRegistry:
                 source=doc.data.get("source", ""),
                 imported_at=doc.data.get("at", 0.0),
             )
-            async for doc in all_documents(self._store, TRUSTED)
+            async for doc in all_documents(self._store, names.TRUSTED_DOCUMENTS)
         ]
 
     async def revoke(self, id: str) -> bool:
-        doc = await self._store.get(TRUSTED, id)
+        doc = await self._store.get(names.TRUSTED_DOCUMENTS, id)
         if doc is None:
             return False
-        await self._store.delete(TRUSTED, id)
+        await self._store.delete(names.TRUSTED_DOCUMENTS, id)
         await self._drop_hashes(doc.data["body"], id)
         self._cache.clear()
         return True
 
     async def _drop_hashes(self, body: str, id: str) -> None:
         for key in _hash_keys(body):
-            entry = await self._store.get(HASHES, key)
+            entry = await self._store.get(names.TRUSTED_DOCUMENT_HASHES, key)
             if entry is not None and entry.data["id"] == id:
-                await self._store.delete(HASHES, key)
+                await self._store.delete(names.TRUSTED_DOCUMENT_HASHES, key)
 
 
 def _hash_keys(body: str) -> tuple[str, str]:

@@ -13,10 +13,6 @@ from typing import Any
 
 from gateway.store.base import JSON
 
-COLLECTION = "jobs"
-CONTROL_CHANNEL = "jobs:control"
-"""Cross-replica requests (cancel) for the runner that owns a job."""
-
 
 def channel(job_id: str) -> str:
     return f"jobs:{job_id}"

@@ -12,8 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from gateway.jobs.records import COLLECTION, CONTROL_CHANNEL
 from gateway.pubsub.base import PubSub
+from gateway.store import names
 from gateway.store.base import Store
 from gateway.tasks import cancel_and_wait
 
@@ -21,7 +21,7 @@ log = logging.getLogger("gateway.jobs")
 
 
 def liveness_key(instance: str) -> str:
-    return f"{COLLECTION}:runner:{instance}"
+    return f"{names.JOBS}:runner:{instance}"
 
 
 class Replicas:
@@ -72,7 +72,7 @@ class Replicas:
         return await self._store.get_ttl(liveness_key(instance)) is not None
 
     async def request_cancel(self, job_id: str) -> None:
-        await self._pubsub.publish(CONTROL_CHANNEL, {"op": "cancel", "id": job_id})
+        await self._pubsub.publish(names.JOBS_CONTROL_CHANNEL, {"op": "cancel", "id": job_id})
 
     async def _beat_loop(self) -> None:
         beats = 0
@@ -89,7 +89,7 @@ class Replicas:
     async def _listen(self, subscribed: asyncio.Event) -> None:
         while True:
             try:
-                async with self._pubsub.subscribe(CONTROL_CHANNEL) as messages:
+                async with self._pubsub.subscribe(names.JOBS_CONTROL_CHANNEL) as messages:
                     subscribed.set()
                     async for message in messages:
                         if message.get("op") == "cancel":

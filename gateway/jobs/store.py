@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 
 from gateway.errors import ConflictError
-from gateway.jobs.records import COLLECTION, JobRecord
+from gateway.jobs.records import JobRecord
+from gateway.store import names
 from gateway.store.base import Document, Store, all_documents
 
-KEYS = "job_keys"
-"""Deduplication keys claimed by a job: ``kind:key`` -> job id, so that replicas asked for the
-same download or renewal at once start it once."""
 CLAIM_GRACE = 30.0
 
 
@@ -24,19 +22,19 @@ class JobStore:
         return None if doc is None else JobRecord.from_json(doc.data)
 
     async def document(self, job_id: str) -> Document | None:
-        return await self._store.get(COLLECTION, job_id)
+        return await self._store.get(names.JOBS, job_id)
 
     async def put(self, record: JobRecord, *, version: int | None = None) -> Document:
         """``version``: None writes unconditionally, 0 creates, else must match."""
         return await self._store.put(
-            COLLECTION, record.id, record.to_json(), expected_version=version
+            names.JOBS, record.id, record.to_json(), expected_version=version
         )
 
     async def claim(self, kind: str, key: str, job_id: str) -> str | None:
         """Make ``job_id`` the job of ``kind``/``key``; ``None`` when it is, else the id of
         the active job that holds the key (claimed by this or another replica)."""
         name = f"{kind}:{key}"
-        doc = await self._store.get(KEYS, name)
+        doc = await self._store.get(names.JOB_KEYS, name)
         if doc is not None:
             holder = await self.get(doc.data["job"])
             # No record yet: being started (it holds the key), unless the claim is old (its
@@ -46,15 +44,15 @@ class JobStore:
                 return doc.data["job"]
         try:
             await self._store.put(
-                KEYS, name, {"job": job_id}, expected_version=doc.version if doc else 0
+                names.JOB_KEYS, name, {"job": job_id}, expected_version=doc.version if doc else 0
             )
         except ConflictError:  # another replica claimed it between our read and write
-            taken = await self._store.get(KEYS, name)
+            taken = await self._store.get(names.JOB_KEYS, name)
             return taken.data["job"] if taken else job_id
         return None
 
     async def documents(self) -> list[Document]:
-        return [doc async for doc in all_documents(self._store, COLLECTION)]
+        return [doc async for doc in all_documents(self._store, names.JOBS)]
 
     async def list(self, kind: str) -> list[JobRecord]:
         """Every job of ``kind``, newest first. The collection stays small (see prune)."""
@@ -68,5 +66,5 @@ class JobStore:
         finished = [r for r in await self.list(kind) if r.finished]
         stale = finished[self.keep_finished :]
         for record in stale:
-            await self._store.delete(COLLECTION, record.id)
+            await self._store.delete(names.JOBS, record.id)
         return len(stale)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gateway.store import names
 from gateway.store.base import Store
 
-COLLECTION = "models.state"
 DOC_ID = "active"
 
 
@@ -25,7 +25,7 @@ class ActiveModel:
         self._store = store
 
     async def get(self) -> ActiveRecord | None:
-        doc = await self._store.get(COLLECTION, DOC_ID)
+        doc = await self._store.get(names.MODELS_STATE, DOC_ID)
         if doc is None:
             return None
         d = doc.data
@@ -38,8 +38,10 @@ class ActiveModel:
     ) -> ActiveRecord:
         record = ActiveRecord(repo_id, commit, refs, time.time(), actor)
         data = {"repo_id": repo_id, "commit": commit, "refs": list(refs)}
-        await self._store.put(COLLECTION, DOC_ID, data | {"at": record.activated_at, "by": actor})
+        await self._store.put(
+            names.MODELS_STATE, DOC_ID, data | {"at": record.activated_at, "by": actor}
+        )
         return record
 
     async def clear(self) -> None:
-        await self._store.delete(COLLECTION, DOC_ID)
+        await self._store.delete(names.MODELS_STATE, DOC_ID)

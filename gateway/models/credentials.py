@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 from gateway.secrets import SecretBox
+from gateway.store import names
 from gateway.store.base import Document, Store
 
-COLLECTION = "models.hub"
 DOC_ID = "token"
 FIELD = "token"
 _TOKEN = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces
@@ -52,7 +52,7 @@ class HubCredentials:
 
     async def _stored(self) -> tuple[str, Document] | None:
         """The token set through the API (decrypted) and its document, if one is set."""
-        doc = await self._store.get(COLLECTION, DOC_ID)
+        doc = await self._store.get(names.MODELS_HUB, DOC_ID)
         stored = doc.data.get(FIELD) if doc is not None else None
         if doc is None or not isinstance(stored, str) or not stored:
             return None
@@ -61,7 +61,7 @@ class HubCredentials:
     async def set(self, token: str | None, *, actor: str) -> TokenInfo:
         """Store ``token`` (encrypted); None or "" removes it (back to HF_TOKEN, if set)."""
         if token is None or token.strip() == "":
-            await self._store.delete(COLLECTION, DOC_ID)
+            await self._store.delete(names.MODELS_HUB, DOC_ID)
             return await self.info()
         token = token.strip()
         if not _TOKEN.fullmatch(token):
@@ -71,5 +71,5 @@ class HubCredentials:
                 field="token",
             )
         data = {FIELD: self._secrets.encrypt(token), "updated_at": time.time(), "updated_by": actor}
-        await self._store.put(COLLECTION, DOC_ID, data)
+        await self._store.put(names.MODELS_HUB, DOC_ID, data)
         return await self.info()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from gateway.auth.audit import AuditLog
 from gateway.backends.hub.client import HubClient, drain
-from gateway.backends.hub.models import HubCategory, HubModel
+from gateway.backends.hub.models import HubCategory, HubModel, HubSearch
 from gateway.backends.hub.quantization import QuantFormat, detect
 from gateway.jobs import JobRecord, JobRunner, JobState
 from gateway.models import ids
@@ -132,21 +132,8 @@ class ModelsService:
         """HF_ENDPOINT is set (else the public Hub)."""
         return self.hub.configured
 
-    async def search(
-        self,
-        *,
-        token: str | None,
-        query: str | None = None,
-        task: str | None = None,
-        library: str | None = None,
-        author: str | None = None,
-        sort: str = "downloads",
-        limit: int = 20,
-    ) -> list[HubModel]:
-        return await self.hub.search(
-            query=query, task=task, library=library, author=author, sort=sort, limit=limit,
-            token=token,
-        )  # fmt: skip
+    async def search(self, search: HubSearch, *, token: str | None) -> list[HubModel]:
+        return await self.hub.search(search, token=token)
 
     async def hub_model(self, repo_id: str, revision: str | None, token: str | None) -> HubModel:
         """The model's Hub info; raises the gateway error when the Hub fails or lacks it."""

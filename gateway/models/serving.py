@@ -15,7 +15,6 @@ from typing import Any
 from gateway.backends.hub.quantization import QuantFormat
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
 
-COLLECTION = "models.settings"
 DEFAULTS_ID = "_defaults"
 
 

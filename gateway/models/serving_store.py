@@ -9,7 +9,8 @@ from typing import Any
 
 from gateway.errors import ConflictError
 from gateway.models.failures import ModelsFailure, ModelsFailureCode
-from gateway.models.serving import COLLECTION, DEFAULTS_ID, NAMES, ServingSettings, check_values
+from gateway.models.serving import DEFAULTS_ID, NAMES, ServingSettings, check_values
+from gateway.store import names
 from gateway.store.base import Store
 
 
@@ -30,7 +31,9 @@ class ServingStore:
         self._store = store
 
     async def view(self, model_id: str | None) -> SettingsView:
-        docs = await self._store.get_many(COLLECTION, [DEFAULTS_ID, model_id or DEFAULTS_ID])
+        docs = await self._store.get_many(
+            names.MODELS_SETTINGS, [DEFAULTS_ID, model_id or DEFAULTS_ID]
+        )
         defaults = docs.get(DEFAULTS_ID)
         own = docs.get(model_id or DEFAULTS_ID)
         base = _values(defaults)
@@ -50,7 +53,9 @@ class ServingStore:
     async def preview(self, model_id: str | None, changes: Mapping[str, Any]) -> ServingSettings:
         """The effective settings once ``changes`` are applied (each field validated)."""
         stored = check_values(changes)
-        docs = await self._store.get_many(COLLECTION, [DEFAULTS_ID, model_id or DEFAULTS_ID])
+        docs = await self._store.get_many(
+            names.MODELS_SETTINGS, [DEFAULTS_ID, model_id or DEFAULTS_ID]
+        )
         defaults = _values(docs.get(DEFAULTS_ID))
         if model_id is None:
             return ServingSettings().with_values(_merge(defaults, stored, model=False))
@@ -67,14 +72,14 @@ class ServingStore:
     ) -> SettingsView:
         stored = check_values(changes)
         doc_id = model_id or DEFAULTS_ID
-        current = await self._store.get(COLLECTION, doc_id)
+        current = await self._store.get(names.MODELS_SETTINGS, doc_id)
         values = _merge(_values(current), stored, model=model_id is not None)
         data = {"values": values, "updated_at": time.time(), "updated_by": actor}
         version = expected_version
         if version is None:
             version = current.version if current is not None else 0
         try:
-            await self._store.put(COLLECTION, doc_id, data, expected_version=version)
+            await self._store.put(names.MODELS_SETTINGS, doc_id, data, expected_version=version)
         except ConflictError:
             raise ModelsFailure(
                 ModelsFailureCode.CONFLICT,

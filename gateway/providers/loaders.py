@@ -7,7 +7,8 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
-from gateway.providers.records import COLLECTION, TESTS, ProviderRecord
+from gateway.providers.records import ProviderRecord
+from gateway.store import names
 from gateway.store.base import Store
 
 
@@ -19,7 +20,7 @@ class ProviderLoader(DataLoader[str, ProviderRecord | None]):
         self.store = store
 
     async def batch_load_fn(self, keys: list[str]) -> list[ProviderRecord | None]:
-        docs = await self.store.get_many(COLLECTION, keys)
+        docs = await self.store.get_many(names.PROVIDERS, keys)
         return [ProviderRecord.from_document(docs[k]) if k in docs else None for k in keys]
 
 
@@ -31,5 +32,5 @@ class ProviderTestLoader(DataLoader[str, dict[str, Any] | None]):
         self.store = store
 
     async def batch_load_fn(self, keys: list[str]) -> list[dict[str, Any] | None]:
-        docs = await self.store.get_many(TESTS, keys)
+        docs = await self.store.get_many(names.PROVIDER_TESTS, keys)
         return [docs[k].data if k in docs else None for k in keys]

@@ -13,10 +13,6 @@ from typing import Any
 from gateway.backends.providers import KINDS, ProbeResult, ProviderKind
 from gateway.store.base import Document
 
-COLLECTION = "providers"
-TESTS = "provider_tests"
-"""The last connection test of each provider, by provider id: kept apart so that a test does
-not bump the provider's version (an editor's expectedVersion stays valid)."""
 MAX_STORED_MODELS = 500
 
 

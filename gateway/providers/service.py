@@ -33,14 +33,10 @@ from gateway.providers.failures import (
 )
 from gateway.providers.loaders import ProviderLoader, ProviderTestLoader
 from gateway.providers.owners import check_owner, visible
-from gateway.providers.records import (
-    COLLECTION,
-    TESTS,
-    LastTest,
-    ProviderRecord,
-)
+from gateway.providers.records import LastTest, ProviderRecord
 from gateway.providers.urls import BaseURLError, check_base_url, normalise_base_url
 from gateway.secrets import SecretBox, SecretDecryptionError
+from gateway.store import names
 from gateway.store.base import Store, all_documents
 
 UNCHANGED: Any = object()
@@ -65,7 +61,7 @@ class ProviderService:
 
     # -- reads -------------------------------------------------------------------------
     async def get(self, id: str) -> ProviderRecord | None:
-        doc = await self._store.get(COLLECTION, id)
+        doc = await self._store.get(names.PROVIDERS, id)
         return ProviderRecord.from_document(doc) if doc else None
 
     async def visible_to(
@@ -82,7 +78,8 @@ class ProviderService:
     async def all(self) -> list[ProviderRecord]:
         """Every provider, by name (there are tens, not thousands)."""
         records = [
-            ProviderRecord.from_document(d) async for d in all_documents(self._store, COLLECTION)
+            ProviderRecord.from_document(d)
+            async for d in all_documents(self._store, names.PROVIDERS)
         ]
         return sorted(records, key=lambda r: (r.name.lower(), r.id))
 
@@ -181,10 +178,10 @@ class ProviderService:
                 field="id",
             )
         try:
-            await self._store.delete(COLLECTION, id, expected_version=current.version)
+            await self._store.delete(names.PROVIDERS, id, expected_version=current.version)
         except ConflictError:
             raise self._conflict() from None
-        await self._store.delete(TESTS, id)
+        await self._store.delete(names.PROVIDER_TESTS, id)
         await self._record(actor, "provider.delete", current, before=current.public(), after=None)
         return current
 
@@ -210,7 +207,7 @@ class ProviderService:
             )
         last = LastTest.from_probe(result, at=self._clock(), config_rev=current.config_rev)
         if await self.get(id) is not None:  # deleted meanwhile: nothing to remember it for
-            await self._store.put(TESTS, id, last.to_json())
+            await self._store.put(names.PROVIDER_TESTS, id, last.to_json())
         return current, result
 
     # -- helpers -----------------------------------------------------------------------
@@ -279,7 +276,7 @@ class ProviderService:
     async def _put(self, record: ProviderRecord, expected_version: int) -> ProviderRecord:
         try:
             doc = await self._store.put(
-                COLLECTION, record.id, record.to_json(), expected_version=expected_version
+                names.PROVIDERS, record.id, record.to_json(), expected_version=expected_version
             )
         except ConflictError:
             if expected_version == 0:

@@ -26,13 +26,11 @@ from gateway.revenue.report import warm
 from gateway.revenue.share import SnapshotShare
 from gateway.revenue.snapshot import RevenueSnapshot, utcnow
 from gateway.revenue.webhooks import LagoWebhook, apply
+from gateway.store import names
 from gateway.store.base import Store
 from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-STREAM = "lago-webhooks"
-CHANNEL = "lago-webhooks"
 
 
 class SnapshotKeeper:
@@ -99,10 +97,12 @@ class SnapshotKeeper:
 
     async def ingest(self, hook: LagoWebhook, key: str) -> bool:
         """Record a verified webhook (once per key) and apply it; False for a duplicate."""
-        result = await self._store.append(STREAM, [(key, hook.to_message())])
+        result = await self._store.append(names.LAGO_WEBHOOK_STREAM, [(key, hook.to_message())])
         if result.entries:
             with contextlib.suppress(Exception):  # the poll catches up without it
-                await self._pubsub.publish(CHANNEL, {"cursor": result.entries[0].cursor})
+                await self._pubsub.publish(
+                    names.LAGO_WEBHOOK_CHANNEL, {"cursor": result.entries[0].cursor}
+                )
         await self._catch_up()
         return bool(result.entries)
 
@@ -123,7 +123,7 @@ class SnapshotKeeper:
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._pubsub.subscribe(CHANNEL) as messages:
+                async with self._pubsub.subscribe(names.LAGO_WEBHOOK_CHANNEL) as messages:
                     async for _ in messages:
                         self._signal.set()
             except asyncio.CancelledError:
@@ -238,7 +238,9 @@ class SnapshotKeeper:
         """Apply the log's entries past the snapshot's cursor (its build saw the rest)."""
         changed = False
         while True:
-            entries = await self._store.read(STREAM, after=snapshot.cursor, limit=500)
+            entries = await self._store.read(
+                names.LAGO_WEBHOOK_STREAM, after=snapshot.cursor, limit=500
+            )
             for entry in entries:
                 changed |= apply(snapshot, LagoWebhook.parse_message(entry.data))
                 snapshot.cursor = entry.cursor
@@ -279,5 +281,5 @@ class SnapshotKeeper:
                 return
 
     async def _last_cursor(self) -> int:
-        newest = await self._store.read(STREAM, limit=1, reverse=True)
+        newest = await self._store.read(names.LAGO_WEBHOOK_STREAM, limit=1, reverse=True)
         return newest[0].cursor if newest else 0

@@ -12,9 +12,8 @@ import hashlib
 from gateway.backends.acme.client import new_account_key_pem
 from gateway.errors import ConflictError
 from gateway.secrets import SecretBox
+from gateway.store import names
 from gateway.store.base import Store
-
-COLLECTION = "acme_accounts"
 
 
 class AcmeAccounts:
@@ -24,13 +23,13 @@ class AcmeAccounts:
 
     async def key_for(self, directory_url: str) -> bytes:
         doc_id = hashlib.sha256(directory_url.encode()).hexdigest()[:32]
-        existing = await self.store.get(COLLECTION, doc_id)
+        existing = await self.store.get(names.ACME_ACCOUNTS, doc_id)
         if existing is not None:
             return self.secrets.decrypt(existing.data["key"]).encode()
         pem = await asyncio.to_thread(new_account_key_pem)
         data = {"directory": directory_url, "key": self.secrets.encrypt(pem.decode())}
         try:
-            await self.store.put(COLLECTION, doc_id, data, expected_version=0)
+            await self.store.put(names.ACME_ACCOUNTS, doc_id, data, expected_version=0)
         except ConflictError:  # another replica created it first: use theirs
             return await self.key_for(directory_url)
         return pem

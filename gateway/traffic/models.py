@@ -1,11 +1,12 @@
 """What the traffic domain hands the schema from its backends: Traefik's routers, services
-and middlewares, its parsed metrics (and their CSV columns), and Docker's containers."""
+and middlewares (and the query that lists them), its parsed metrics (and their CSV
+columns), and Docker's containers."""
 
 from __future__ import annotations
 
 from gateway.backends.docker.client import Container
 from gateway.backends.traefik.metrics import CSV_COLUMNS, MetricsSnapshot, ServiceMetrics
-from gateway.backends.traefik.models import Middleware, Router, Service
+from gateway.backends.traefik.models import Middleware, Router, Service, TraefikQuery
 
 __all__ = [
     "CSV_COLUMNS",
@@ -15,4 +16,5 @@ __all__ = [
     "Router",
     "Service",
     "ServiceMetrics",
+    "TraefikQuery",
 ]

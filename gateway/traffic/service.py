@@ -27,7 +27,7 @@ from gateway.traffic.accounts import AcmeAccounts
 from gateway.traffic.acme_json import AcmeJson
 from gateway.traffic.certificates import CertificateInfo
 from gateway.traffic.dynamic_dir import DynamicDir
-from gateway.traffic.models import Container, Service
+from gateway.traffic.models import Container, Service, TraefikQuery
 from gateway.traffic.renewal import Renewer, check_domains, find_certificate
 from gateway.traffic.routes import AppliedRoute, Reloaded, apply_discovered_route, reload_service
 
@@ -138,28 +138,16 @@ class TrafficService:
 
     # -- Traefik's lists, paged and filtered by Traefik itself (schema/traffic/lists.py) -------
     async def window(
-        self,
-        collection: str,
-        *,
-        offset: int,
-        limit: int,
-        search: str | None = None,
-        status: str | None = None,
+        self, query: TraefikQuery, *, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Items ``offset .. offset + limit`` of a collection and whether more follow."""
-        return await self.traefik.window(
-            collection, offset=offset, limit=limit, search=search, status=status
-        )
+        """Items ``offset .. offset + limit`` of a list and whether more follow."""
+        return await self.traefik.window(query, offset=offset, limit=limit)
 
-    async def list(
-        self, collection: str, *, search: str | None = None, status: str | None = None
-    ) -> builtins.list[dict[str, Any]]:
-        return await self.traefik.list(collection, search=search, status=status)
+    async def list(self, query: TraefikQuery) -> builtins.list[dict[str, Any]]:
+        return await self.traefik.list(query)
 
-    async def count(
-        self, collection: str, *, search: str | None = None, status: str | None = None
-    ) -> int:
-        return await self.traefik.count(collection, search=search, status=status)
+    async def count(self, query: TraefikQuery) -> int:
+        return await self.traefik.count(query)
 
     async def totals(self) -> dict[str, int]:
         """Routers, services and middlewares in all, from Traefik's overview."""

@@ -23,12 +23,11 @@ from typing import Any, Protocol
 
 from gateway.backends.lago.events import LagoEvent
 from gateway.errors import BackendRejected, ConflictError, GatewayError
+from gateway.store import names
 from gateway.store.base import LogEntry, Store
-from gateway.usage.rollups import PROGRESS, STREAM
 
 log = logging.getLogger(__name__)
 
-LEASES = "usage_leases"
 METRIC_CODE = "llm_usage"
 MAX_BATCH = 100  # Lago's limit per /events/batch call
 
@@ -117,10 +116,10 @@ class LagoOutbox:
         return self.client is not None and self.client.configured
 
     async def cursor(self) -> int:
-        return (await self._store.counters(PROGRESS, ["lago"])).get("lago", 0)
+        return (await self._store.counters(names.USAGE_PROGRESS, ["lago"])).get("lago", 0)
 
     async def head(self) -> int:
-        newest = await self._store.read(STREAM, limit=1, reverse=True)
+        newest = await self._store.read(names.USAGE_STREAM, limit=1, reverse=True)
         return newest[0].cursor if newest else 0
 
     async def backlog(self) -> int:
@@ -133,13 +132,14 @@ class LagoOutbox:
         if not self.configured:
             return 0
         cursor = await self.cursor()
-        entries = await self._store.read(STREAM, after=cursor, limit=self.batch)
+        entries = await self._store.read(names.USAGE_STREAM, after=cursor, limit=self.batch)
         if not entries or not await self._lease():
             return 0
         self.state.last_attempt_at = time.time()
         await self._send(entries)
         advanced = await self._store.incr_many(
-            {PROGRESS: {"lago": entries[-1].cursor - cursor}}, guard=(PROGRESS, "lago", cursor)
+            {names.USAGE_PROGRESS: {"lago": entries[-1].cursor - cursor}},
+            guard=(names.USAGE_PROGRESS, "lago", cursor),
         )
         self.state.failures = 0
         self.state.last_error = None
@@ -180,12 +180,12 @@ class LagoOutbox:
     async def _lease(self) -> bool:
         """Take or renew the sender lease (a document updated with expected versions)."""
         now = time.time()
-        doc = await self._store.get(LEASES, "lago")
+        doc = await self._store.get(names.USAGE_LEASES, "lago")
         if doc is not None and doc.data["owner"] != self._owner and doc.data["until"] > now:
             return False
         try:
             await self._store.put(
-                LEASES,
+                names.USAGE_LEASES,
                 "lago",
                 {"owner": self._owner, "until": now + self.lease_seconds},
                 expected_version=doc.version if doc else 0,
@@ -195,7 +195,7 @@ class LagoOutbox:
         return True
 
     async def release(self) -> None:
-        doc = await self._store.get(LEASES, "lago")
+        doc = await self._store.get(names.USAGE_LEASES, "lago")
         if doc is not None and doc.data["owner"] == self._owner:
             with contextlib.suppress(ConflictError):
-                await self._store.delete(LEASES, "lago", expected_version=doc.version)
+                await self._store.delete(names.USAGE_LEASES, "lago", expected_version=doc.version)

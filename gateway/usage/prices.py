@@ -17,9 +17,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.errors import BadUserInput, ConflictError
+from gateway.store import names
 from gateway.store.base import Store, all_documents
 
-COLLECTION = "usage_prices"
 CURRENCY = "USD"
 FEMTO_EXP = 15
 NANOS_PER_UNIT = 10**9
@@ -136,7 +136,7 @@ class PriceBook:
             return self._cached[1]
         history = {
             doc.id: [Price.from_json(doc.id, e) for e in doc.data["entries"]]
-            async for doc in all_documents(self._store, COLLECTION)
+            async for doc in all_documents(self._store, names.USAGE_PRICES)
         }
         table = PriceTable(history)
         self._cached = (now, table)
@@ -156,7 +156,7 @@ class PriceBook:
         return it and the entry it replaced, if any."""
         price = Price(model, effective_from, input, output, cached, actor, time.time())
         for _ in range(20):  # optimistic update: retry when another writer got there first
-            doc = await self._store.get(COLLECTION, model)
+            doc = await self._store.get(names.USAGE_PRICES, model)
             entries = list(doc.data["entries"]) if doc else []
             key = effective_from.isoformat()
             replaced = next((e for e in entries if e["effective_from"] == key), None)
@@ -164,7 +164,7 @@ class PriceBook:
             entries.sort(key=lambda e: e["effective_from"])
             try:
                 await self._store.put(
-                    COLLECTION,
+                    names.USAGE_PRICES,
                     model,
                     {"model": model, "entries": entries},
                     expected_version=doc.version if doc else 0,

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from gateway.pubsub.base import PubSub
+from gateway.store import names
 from gateway.store.base import LogEntry, Store
 from gateway.usage.buckets import day_key, hour_key, namespace
 from gateway.usage.events import UsageEvent
@@ -30,9 +31,6 @@ from gateway.usage.prices import PriceBook, PriceTable
 
 log = logging.getLogger(__name__)
 
-STREAM = "usage:events"
-CHANNEL = "usage:events"
-PROGRESS = "usage:progress"
 SEP = "\x1f"
 _PUBLISH_CHUNK = 100
 
@@ -118,7 +116,7 @@ class Projector:
         """The last cursor this process knows to be applied (a lower bound)."""
 
     async def cursor(self) -> int:
-        return (await self._store.counters(PROGRESS, ["rollup"])).get("rollup", 0)
+        return (await self._store.counters(names.USAGE_PROGRESS, ["rollup"])).get("rollup", 0)
 
     def remember(self, entries: list[LogEntry]) -> None:
         """Entries this process just appended: the next step uses them instead of reading
@@ -156,7 +154,7 @@ class Projector:
             cursor = self.applied or await self.cursor()
             while True:
                 entries = self._cached(cursor) or await self._store.read(
-                    STREAM, after=cursor, limit=self._batch
+                    names.USAGE_STREAM, after=cursor, limit=self._batch
                 )
                 if not entries:
                     break
@@ -173,8 +171,8 @@ class Projector:
     async def _apply(self, cursor: int, entries: list[LogEntry]) -> bool:
         events = [UsageEvent.from_record(e.data) for e in entries]
         deltas = rollup_deltas(events)
-        deltas[PROGRESS] = {"rollup": entries[-1].cursor - cursor}
-        if not await self._store.incr_many(deltas, guard=(PROGRESS, "rollup", cursor)):
+        deltas[names.USAGE_PROGRESS] = {"rollup": entries[-1].cursor - cursor}
+        if not await self._store.incr_many(deltas, guard=(names.USAGE_PROGRESS, "rollup", cursor)):
             return False
         try:
             await self._publish(entries, events)
@@ -191,4 +189,4 @@ class Projector:
                 {**entry.data, "cursor": entry.cursor, "cost_femto": cost, "cost_source": source}
             )
         for i in range(0, len(out), _PUBLISH_CHUNK):
-            await self._pubsub.publish(CHANNEL, {"events": out[i : i + _PUBLISH_CHUNK]})
+            await self._pubsub.publish(names.USAGE_CHANNEL, {"events": out[i : i + _PUBLISH_CHUNK]})

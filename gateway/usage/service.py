@@ -22,6 +22,7 @@ from typing import Any
 
 from gateway.metrics import Metrics
 from gateway.pubsub.base import Message, PubSub
+from gateway.store import names
 from gateway.store.base import Store
 from gateway.tasks import cancel_and_wait
 from gateway.usage.analytics import Analytics
@@ -29,7 +30,7 @@ from gateway.usage.events import Rejection, parse_batch
 from gateway.usage.loaders import fresh_analytics
 from gateway.usage.outbox import EventSender, LagoOutbox
 from gateway.usage.prices import Price, PriceBook
-from gateway.usage.rollups import CHANNEL, STREAM, Projector
+from gateway.usage.rollups import Projector
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class UsageService:
     def live_events(self) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
         """Each batch of accepted events as it is recorded, on any replica:
         ``async with usage.live_events() as batches: async for batch in batches: ...``."""
-        return self.pubsub.subscribe(CHANNEL)
+        return self.pubsub.subscribe(names.USAGE_CHANNEL)
 
     async def fresh_analytics(self) -> Analytics:
         """Analytics outside a request (a subscription's tick): nothing cached between calls."""
@@ -94,7 +95,9 @@ class UsageService:
         Raises :class:`~gateway.usage.events.InvalidBatch` for an unusable batch."""
         now = self.clock()
         events, rejected = parse_batch(items, now=now, oldest=now - self.idempotency_seconds)
-        appended = await self.store.append(STREAM, [(ev.id, ev.to_record()) for ev in events])
+        appended = await self.store.append(
+            names.USAGE_STREAM, [(ev.id, ev.to_record()) for ev in events]
+        )
         result = IngestResult(len(appended.entries), appended.duplicates, rejected)
         if self.metrics is not None:
             self.metrics.usage_events.labels("accepted").inc(result.accepted)

@@ -19,6 +19,7 @@ from gateway.jobs import JobRecord, JobState
 from gateway.models import ids
 from gateway.models.downloads import KIND as DOWNLOAD
 from gateway.models.formats import CATALOG
+from gateway.models.hub import HubSearch
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
 from schema.models.jobs import DownloadJob, ModelJobState, UploadJob
@@ -95,15 +96,15 @@ class ModelsQuery:
     ) -> list[HubModel] | None:
         if query is not None and len(query) > 200:
             raise BadUserInput("query is limited to 200 characters", field="query")
-        found = await info.context.services.models.search(
+        search = HubSearch(
             query=query.strip() if query else None,
             task=_term(task, "task"),
             library=_term(library, "library"),
             author=_term(author, "author"),
             sort=sort.value,
             limit=_limit(limit),
-            token=await hub_token(info),
         )
+        found = await info.context.services.models.search(search, token=await hub_token(info))
         return [HubModel.build(m) for m in found]
 
     @strawberry.field(
@@ -122,12 +123,8 @@ class ModelsQuery:
     async def popular(
         self, info: Info, task: str | None = None, limit: int = 10
     ) -> list[HubModel] | None:
-        found = await info.context.services.models.search(
-            task=_term(task, "task"),
-            sort=ModelSort.DOWNLOADS.value,
-            limit=_limit(limit),
-            token=await hub_token(info),
-        )
+        search = HubSearch(task=_term(task, "task"), limit=_limit(limit))  # by downloads
+        found = await info.context.services.models.search(search, token=await hub_token(info))
         return [HubModel.build(m) for m in found]
 
     @strawberry.field(

@@ -10,6 +10,7 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Info
+from gateway.revenue.facts import Interval
 from gateway.revenue.loaders import CustomerLoader, PlanLoader
 from gateway.revenue.models import LagoCustomer, LagoInvoice, LagoPlan, LagoSubscription
 from gateway.revenue.money import Money as MoneyValue
@@ -41,13 +42,7 @@ class SubscriptionStatus(Enum):
     CANCELED = "canceled"
 
 
-@strawberry.enum(description="How often a plan bills.")
-class PlanInterval(Enum):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    SEMIANNUAL = "semiannual"
-    YEARLY = "yearly"
+PlanInterval = strawberry.enum(Interval, name="PlanInterval", description="How often a plan bills.")
 
 
 @strawberry.enum

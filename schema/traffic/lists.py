@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.context import Info
+from gateway.traffic.models import TraefikQuery
 from schema.pagination import Connection, build_connection, check_first, encode_cursor, start_after
 from schema.selection import selects
 from schema.traffic.nodes import traffic
@@ -43,19 +44,18 @@ async def traefik_connection(
     offset = start_after(kind, after)
     where = search or (f"@{provider}" if provider else None)
     if provider and search:  # Traefik takes one search term: the provider is checked here
-        every = [parse(r) for r in await service.list(collection, search=search, status=status)]
+        every = [parse(r) for r in await service.list(TraefikQuery(collection, search, status))]
         items = [o for o in every if provider_of(o) == provider]
         page = items[offset : offset + limit]
         more, total = offset + limit < len(items), len(items)
     else:
-        raw, more = await service.window(
-            collection, offset=offset, limit=limit, search=where, status=status
-        )
+        query = TraefikQuery(collection, where, status)
+        raw, more = await service.window(query, offset=offset, limit=limit)
         page = [o for o in map(parse, raw) if not provider or provider_of(o) == provider]
         total = offset + len(page) + int(more)
         if selects(info, "totalCount"):
             if where or status:
-                total = await service.count(collection, search=where, status=status)
+                total = await service.count(query)
             else:
                 total = (await service.totals())[collection]
     return build_connection(

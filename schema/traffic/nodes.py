@@ -36,6 +36,7 @@ from schema.traffic.types import (
     ServerState,
     ServiceHealth,
     ServiceTraffic,
+    TraefikObject,
 )
 
 
@@ -54,13 +55,7 @@ async def certificates(info: Info) -> list[CertificateInfo]:
 
 
 @strawberry.type
-class TraefikService:
-    name: str
-    provider: str
-    type: str
-    status: str
-    used_by: list[str]
-    errors: list[str]
+class TraefikService(TraefikObject):
     _service: strawberry.Private[Service]
 
     @strawberry.field(description="From server status: all UP, some, none, or no data.")

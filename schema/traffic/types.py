@@ -106,13 +106,19 @@ class ServiceTraffic:
 
 
 @strawberry.type
-class TraefikMiddleware:
+class TraefikObject:
+    """The fields a service and a middleware share (a base only: not a type of the schema)."""
+
     name: str
     provider: str
     type: str
     status: str
     used_by: list[str]
     errors: list[str]
+
+
+@strawberry.type
+class TraefikMiddleware(TraefikObject):
     config: JSON
 
     @classmethod

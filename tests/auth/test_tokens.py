@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth.tokens import COLLECTION, ApiToken, TokenService, parse_duration, parse_token
+from gateway.auth.tokens import ApiToken, TokenService, parse_duration, parse_token
 from gateway.errors import BadUserInput, NotFound, Unauthenticated
 from gateway.store.base import Store
+from gateway.store.names import API_TOKENS as COLLECTION
 from gateway.store.sqlite import SQLiteStore
 from tests.auth.jwks_server import FakeClock
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.models.credentials import COLLECTION, DOC_ID
+from gateway.models.credentials import DOC_ID
 from gateway.secrets import rotate_stored_secrets
+from gateway.store.names import MODELS_HUB as COLLECTION
 from tests.models.conftest import Hub, ModelsGateway
 from tests.models.helpers import FINISHED, downloaded
 from tests.plugins.app import Gateway

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from gateway.providers.records import COLLECTION
 from gateway.secrets import SecretBox, SecretDecryptionError
+from gateway.store.names import PROVIDERS as COLLECTION
 from tests.plugins.app import GatewayFactory
 from tests.providers.conftest import ServedSandbox
 from tests.providers.helpers import create, probe

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.providers.records import COLLECTION
 from gateway.secrets import SecretBox
+from gateway.store.names import PROVIDERS as COLLECTION
 from tests.plugins.app import Gateway
 from tests.providers.conftest import ServedSandbox
 from tests.providers.helpers import CREATE, GET, TEST, UPDATE

@@ -8,9 +8,10 @@ from cryptography.fernet import Fernet
 from gateway.auth.actor import Actor
 from gateway.backends.providers import AddressPolicy, ProviderConnector
 from gateway.providers import ProviderFailure, ProviderFailureCode, ProviderService
-from gateway.providers.records import COLLECTION, TESTS
 from gateway.secrets import SecretBox
 from gateway.store.base import Store
+from gateway.store.names import PROVIDER_TESTS as TESTS
+from gateway.store.names import PROVIDERS as COLLECTION
 from tests.providers.conftest import ServedSandbox
 
 ACTOR = Actor(subject="ops", permissions=frozenset({"providers:delete"}))

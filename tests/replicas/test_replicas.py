@@ -18,7 +18,8 @@ from bench.cluster import Cluster, Replica
 from bench.ingest_load import IngestLoad, usage_event
 from gateway.sandbox.lago import LagoSandbox
 from gateway.store import PostgresStore
-from gateway.usage.outbox import LEASES, MAX_BATCH
+from gateway.store.names import USAGE_LEASES as LEASES
+from gateway.usage.outbox import MAX_BATCH
 from tests.replicas.conftest import StartCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

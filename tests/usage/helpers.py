@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 
 from gateway.store.base import Store
+from gateway.store.names import USAGE_STREAM as STREAM
 from gateway.usage.events import UsageEvent
 from gateway.usage.prices import PriceTable, money
-from gateway.usage.rollups import STREAM, event_cost
+from gateway.usage.rollups import event_cost
 
 MODELS = [("gpt-4o", "openai"), ("claude-3-5-sonnet", "anthropic"), ("llama-3-70b", "together")]
 MODELS += [("mystery-model", "custom")]  # never priced

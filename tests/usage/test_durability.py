@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 from gateway.auth.tokens import TokenService
 from gateway.pubsub import MemoryPubSub
 from gateway.store import SQLiteStore
+from gateway.store.names import USAGE_STREAM as STREAM
 from gateway.usage.buckets import day_key
-from gateway.usage.rollups import STREAM
 from gateway.usage.service import UsageService
 from tests.plugins.servers import free_port
 from tests.usage.helpers import event, raw_events

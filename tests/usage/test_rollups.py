@@ -13,10 +13,10 @@ import pytest
 
 from gateway.pubsub import MemoryPubSub
 from gateway.store import SQLiteStore
+from gateway.store.names import USAGE_STREAM as STREAM
 from gateway.usage.buckets import day_key
 from gateway.usage.events import UsageEvent
 from gateway.usage.prices import money
-from gateway.usage.rollups import STREAM
 from gateway.usage.service import UsageService
 from tests.plugins.app import Gateway, GatewayFactory
 from tests.usage.helpers import (

@@ -27,7 +27,7 @@ from gateway.backends.base import BackendClient, CallObserver
 from gateway.backends.breaker import BreakerState
 from gateway.backends.hub import guard
 from gateway.backends.hub.failures import NAME, counts_against_hub, map_hub_error
-from gateway.backends.hub.models import HubCategory, HubModel
+from gateway.backends.hub.models import HubCategory, HubModel, HubSearch
 from gateway.backends.observer import notify, outcome_of
 from gateway.errors import BackendError, CircuitOpen, GatewayError
 from gateway.settings import Settings
@@ -102,25 +102,15 @@ class HubClient(BackendClient):
         await drain(self._executor, grace=2.0)
 
     # -- typed calls -------------------------------------------------------------------------
-    async def search(
-        self,
-        *,
-        query: str | None = None,
-        task: str | None = None,
-        library: str | None = None,
-        author: str | None = None,
-        sort: str = "downloads",
-        limit: int = 20,
-        token: str | None = None,
-    ) -> list[HubModel]:
+    async def search(self, search: HubSearch, *, token: str | None = None) -> list[HubModel]:
         def run() -> list[HubModel]:
             found = self.api.list_models(
-                search=query or None,
-                pipeline_tag=task or None,
-                filter=library or None,
-                author=author or None,
-                sort=sort,  # type: ignore[arg-type]
-                limit=limit,
+                search=search.query or None,
+                pipeline_tag=search.task or None,
+                filter=search.library or None,
+                author=search.author or None,
+                sort=search.sort,  # type: ignore[arg-type]
+                limit=search.limit,
                 full=True,
                 token=token or False,
             )

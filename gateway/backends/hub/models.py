@@ -114,6 +114,18 @@ def _license(info: ModelInfo, tags: tuple[str, ...]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class HubSearch:
+    """A model search as the Hub's ``/api/models`` takes it; a term left out filters nothing."""
+
+    query: str | None = None
+    task: str | None = None
+    library: str | None = None
+    author: str | None = None
+    sort: str = "downloads"
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class HubCategory:
     id: str
     label: str

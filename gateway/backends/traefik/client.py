@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from gateway.backends.base import BackendClient, CallObserver
 from gateway.backends.traefik.metrics import MetricsSnapshot
-from gateway.backends.traefik.models import EntryPoint, Middleware, Router, Service
+from gateway.backends.traefik.models import EntryPoint, Middleware, Router, Service, TraefikQuery
 from gateway.backends.windows import plan_window
 from gateway.errors import BackendError, BackendNotFound
 from gateway.settings import Settings
@@ -59,29 +59,21 @@ class TraefikClient(BackendClient):
         return [Middleware.from_api(r) for r in await self._paged("/api/http/middlewares")]
 
     async def window(
-        self,
-        collection: str,
-        *,
-        offset: int,
-        limit: int,
-        search: str | None = None,
-        status: str | None = None,
+        self, query: TraefikQuery, *, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Items ``offset .. offset + limit`` of ``/api/http/<collection>`` in Traefik's order
-        (by name), filtered by Traefik itself, and whether more follow: the fewest pages that
-        cover the window, whatever the size of the configuration."""
+        """Items ``offset .. offset + limit`` of a list in Traefik's order (by name), filtered
+        by Traefik itself, and whether more follow: the fewest pages that cover the window,
+        whatever the size of the configuration."""
         size, first, count = plan_window(offset, limit, self.per_page)
-        params: dict[str, Any] = {"per_page": size}
-        if search:
-            params["search"] = search
-        if status:
-            params["status"] = status
-        path = f"/api/http/{collection}"
+        params: dict[str, Any] = {**query.params, "per_page": size}
         # The first page says whether others follow: no calls past the end of a short list.
-        pages = [await self._page(path, {**params, "page": first})]
+        pages = [await self._page(query.path, {**params, "page": first})]
         if count > 1 and pages[0][1]:
             pages += await asyncio.gather(
-                *(self._page(path, {**params, "page": p}) for p in range(first + 1, first + count))
+                *(
+                    self._page(query.path, {**params, "page": p})
+                    for p in range(first + 1, first + count)
+                )
             )
         items = [item for body, _ in pages for item in body]
         start = offset - (first - 1) * size
@@ -89,18 +81,13 @@ class TraefikClient(BackendClient):
         more = pages[-1][1] or len(items) > start + limit
         return window, more
 
-    async def list(
-        self, collection: str, *, search: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    async def list(self, query: TraefikQuery) -> list[dict[str, Any]]:
         """Every item of a filtered list (for what Traefik cannot filter itself)."""
-        params = {k: v for k, v in (("search", search), ("status", status)) if v}
-        return await self._paged(f"/api/http/{collection}", params)
+        return await self._paged(query.path, query.params)
 
-    async def count(
-        self, collection: str, *, search: str | None = None, status: str | None = None
-    ) -> int:
+    async def count(self, query: TraefikQuery) -> int:
         """How many items a filtered list holds (every page: asked only for ``totalCount``)."""
-        return len(await self.list(collection, search=search, status=status))
+        return len(await self.list(query))
 
     async def totals(self) -> dict[str, int]:
         """Routers, services and middlewares Traefik holds (``/api/overview``): one call."""

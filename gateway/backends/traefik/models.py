@@ -20,6 +20,24 @@ def _errors(raw: dict[str, Any]) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class TraefikQuery:
+    """One of Traefik's HTTP lists (``routers``, ``services``, ``middlewares``) and the
+    filters Traefik applies to it itself."""
+
+    collection: str
+    search: str | None = None
+    status: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/api/http/{self.collection}"
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in (("search", self.search), ("status", self.status)) if v}
+
+
+@dataclass(frozen=True, slots=True)
 class Router:
     name: str
     provider: str
@@ -54,19 +72,25 @@ class Router:
 
 
 @dataclass(frozen=True, slots=True)
-class Service:
+class TraefikObject:
+    """What Traefik's API says alike of a service and a middleware."""
+
     name: str
     provider: str
     type: str
     status: str
     used_by: list[str]
+    errors: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Service(TraefikObject):
     server_status: dict[str, str]
     """Server URL -> ``UP``/``DOWN`` as Traefik's health checks see it."""
     servers: list[str]
     """Load-balancer server URLs (empty for weighted/mirroring/failover services)."""
     pass_host_header: bool | None
     health_check: dict[str, Any] | None
-    errors: list[str]
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
@@ -103,13 +127,7 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
-class Middleware:
-    name: str
-    provider: str
-    type: str
-    status: str
-    used_by: list[str]
-    errors: list[str]
+class Middleware(TraefikObject):
     config: dict[str, Any]
     raw: dict[str, Any] = field(repr=False)
 
