@@ -1,4 +1,7 @@
-"""Relay connections (DESIGN §5): ``first``/``after``, ``pageInfo`` and ``totalCount``."""
+"""Relay connections (DESIGN §5): ``first``/``after``, ``pageInfo`` and ``totalCount``.
+
+Cursors hold an item's index (lists fetched whole or paged by offset) or its key (lists the
+gateway holds whole, where an index would shift when an item comes or goes)."""
 
 from __future__ import annotations
 
@@ -134,3 +137,80 @@ def list_connection(
     start = start_after(kind, after)
     page = [build(item) for item in items[start : start + first]]
     return index_connection(page, kind=kind, start=start, total=len(items))
+
+
+def key_window(
+    items: Sequence[S],
+    *,
+    kind: str,
+    key: Callable[[S], str],
+    first: int,
+    after: str | None,
+    position: Callable[[str], int | None] | None = None,
+    restart_if_gone: bool = False,
+) -> tuple[int, Sequence[S]]:
+    """(start, page): the ``first`` items after the one whose key ``after`` names.
+    ``position`` finds a key's index at once (else the list is scanned). When that item is
+    gone: an error asking to start again, or (``restart_if_gone``) the first page."""
+    check_first(first)
+    start = 0
+    wanted = decode_cursor(kind, after)
+    if wanted is not None:
+        if position is not None:
+            index = position(wanted)
+        else:
+            index = next((i for i, item in enumerate(items) if key(item) == wanted), None)
+        if index is None and not restart_if_gone:
+            raise BadUserInput("the cursor's item is gone; start again", field="after")
+        start = 0 if index is None else index + 1
+    return start, items[start : start + first]
+
+
+def by_key(
+    items: Sequence[S],
+    *,
+    kind: str,
+    key: Callable[[S], str],
+    node: Callable[[S], T],
+    first: int,
+    after: str | None,
+    position: Callable[[str], int | None] | None = None,
+    restart_if_gone: bool = False,
+) -> Connection[T]:
+    """A page after the item whose key the ``after`` cursor names, in the list's order."""
+    start, page = key_window(
+        items, kind=kind, key=key, first=first, after=after, position=position,
+        restart_if_gone=restart_if_gone,
+    )  # fmt: skip
+    return key_connection(items, start, page, kind=kind, key=key, node=node)
+
+
+def key_connection(
+    items: Sequence[S],
+    start: int,
+    page: Sequence[S],
+    *,
+    kind: str,
+    key: Callable[[S], str],
+    node: Callable[[S], T],
+) -> Connection[T]:
+    return build_connection(
+        [node(item) for item in page],
+        lambda i: encode_cursor(kind, key(page[i])),
+        has_next=start + len(page) < len(items),
+        has_previous=start > 0,
+        total=len(items),
+    )
+
+
+def by_offset(
+    page: Sequence[S], *, kind: str, node: Callable[[S], T], offset: int, total: int
+) -> Connection[T]:
+    """A page of a list the backend pages itself; cursors hold the next offset."""
+    return build_connection(
+        [node(item) for item in page],
+        lambda i: encode_cursor(kind, offset + i + 1),
+        has_next=offset + len(page) < total,
+        has_previous=offset > 0,
+        total=total,
+    )

@@ -52,13 +52,21 @@ def monthly_amount(amount_cents: int, interval: Interval) -> Fraction:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionFact:
+class SubscriptionTerms:
+    """What Lago says of a subscription that the figures take as it is."""
+
     external_id: str
     customer_id: str
     plan_code: str
     status: str
     started_at: datetime | None
     terminated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFact(SubscriptionTerms):
+    """A subscription with its price resolved against its plan."""
+
     interval: Interval
     amount_cents: int
     currency: str

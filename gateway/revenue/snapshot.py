@@ -19,23 +19,17 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from gateway.backends.lago.models import LagoCustomer, LagoMonthlyAmount, LagoPlan
-from gateway.revenue.facts import Interval, InvoiceFact, SubscriptionFact
+from gateway.revenue.facts import Interval, InvoiceFact, SubscriptionFact, SubscriptionTerms
 
 T = TypeVar("T")
 MEMO_LIMIT = 256
 _MISSING = object()
 
 
-@dataclass(slots=True)
-class SubscriptionRecord:
-    """A subscription as the figures need it; its price is resolved against the plans."""
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord(SubscriptionTerms):
+    """A subscription as the snapshot keeps it; its price is resolved against the plans."""
 
-    external_id: str
-    customer_id: str
-    plan_code: str
-    status: str
-    started_at: datetime | None
-    terminated_at: datetime | None
     amount_cents: int | None
     """The subscription's own price (plan overrides), else the plan's."""
     currency: str | None
@@ -196,12 +190,12 @@ def _facts(
         if plan is None:
             continue
         yield SubscriptionFact(
-            external_id=r.external_id,
-            customer_id=r.customer_id,
-            plan_code=r.plan_code,
-            status=r.status,
-            started_at=r.started_at,
-            terminated_at=r.terminated_at,
+            r.external_id,
+            r.customer_id,
+            r.plan_code,
+            r.status,
+            r.started_at,
+            r.terminated_at,
             interval=intervals[r.plan_code],
             amount_cents=r.amount_cents if r.amount_cents is not None else plan.amount_cents,
             currency=r.currency or plan.amount_currency,

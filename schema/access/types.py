@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -13,33 +12,15 @@ from strawberry.scalars import JSON
 from gateway.auth import rbac
 from gateway.auth.actor import AccessFailureCode
 from gateway.auth.audit import AuditEntry as AuditRecord
-from gateway.auth.permissions import normalise
+from gateway.auth.permissions import ACTIONS, RESOURCES, normalise
 from gateway.context import Info
+from schema.enums import enum_of
 from schema.failure import Failure
 from schema.mirror import mirror
 from schema.timestamps import ts
 
-
-@strawberry.enum(description="What a permission protects (DESIGN §5).")
-class Resource(Enum):
-    REVENUE = "revenue"
-    MODELS = "models"
-    ACCESS = "access"
-    USAGE = "usage"
-    PROVIDERS = "providers"
-    SERVICES = "services"
-    CONTAINERS = "containers"
-    CERTIFICATES = "certificates"
-    AGENTS = "agents"
-    SYSTEM = "system"
-
-
-@strawberry.enum
-class Action(Enum):
-    READ = "read"
-    WRITE = "write"
-    DELETE = "delete"
-    EXECUTE = "execute"
+Resource = enum_of("Resource", RESOURCES, description="What a permission protects (DESIGN §5).")
+Action = enum_of("Action", ACTIONS)
 
 
 @strawberry.type

@@ -11,21 +11,18 @@ from strawberry.scalars import JSON
 from gateway.agents.models import TASK_STATUSES
 from gateway.agents.models import AgentUsage as UsageModel
 from gateway.agents.models import Task as TaskModel
+from schema.enums import enum_of
 from schema.mirror import mirror
 
+TaskStatus = enum_of(
+    "TaskStatus",
+    (*TASK_STATUSES, "unknown"),
+    description="A Brigade task's state; UNKNOWN for states this gateway predates.",
+)
 
-@strawberry.enum(description="A Brigade task's state; UNKNOWN for states this gateway predates.")
-class TaskStatus(Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
 
-    @classmethod
-    def parse(cls, value: str) -> TaskStatus:
-        return cls(value) if value in TASK_STATUSES else cls.UNKNOWN
+def task_status(value: str) -> Enum:
+    return TaskStatus(value) if value in TASK_STATUSES else TaskStatus.UNKNOWN
 
 
 @strawberry.type
@@ -46,7 +43,7 @@ class AgentUsage:
     @classmethod
     def from_model(cls, usage: UsageModel) -> AgentUsage:
         counts = [
-            TaskStatusCount(status=TaskStatus.parse(s), count=n)
+            TaskStatusCount(status=task_status(s), count=n)
             for s, n in sorted(usage.tasks_by_status.items())
         ]
         return mirror(cls, usage, tasks_by_status=counts)
@@ -69,4 +66,4 @@ class AgentTask:
 
     @classmethod
     def from_model(cls, task: TaskModel) -> AgentTask:
-        return mirror(cls, task, id=strawberry.ID(task.id), status=TaskStatus.parse(task.status))
+        return mirror(cls, task, id=strawberry.ID(task.id), status=task_status(task.status))

@@ -10,13 +10,7 @@ from gateway.context import Info
 from gateway.providers import ProviderService
 from gateway.providers.owners import visible
 from schema.cache_control import cache_control
-from schema.pagination import (
-    Connection,
-    build_connection,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-)
+from schema.pagination import Connection, by_key, check_first
 from schema.permissions import require
 from schema.providers.types import (
     Provider,
@@ -66,20 +60,11 @@ class ProvidersQuery:
         if search:
             needle = search.strip().lower()
             records = [r for r in records if needle in r.name.lower()]
-        start = 0
-        after_id = decode_cursor("provider", after)
-        if after_id is not None:
-            # Past the cursor's provider; if it was deleted meanwhile, from the start.
-            ids = [r.id for r in records]
-            start = ids.index(after_id) + 1 if after_id in ids else 0
-        page = records[start : start + first]
-        return build_connection(
-            [Provider.from_record(r) for r in page],
-            [encode_cursor("provider", r.id) for r in page],
-            has_next=start + first < len(records),
-            has_previous=start > 0,
-            total=len(records),
-        )
+        # Past the cursor's provider; if it was deleted meanwhile, from the start.
+        return by_key(
+            records, kind="provider", key=lambda r: r.id, node=Provider.from_record,
+            first=first, after=after, restart_if_gone=True,
+        )  # fmt: skip
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:

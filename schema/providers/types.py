@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -15,6 +14,7 @@ from gateway.providers.models import KINDS, AuthStyle, ProbeError, ProbeErrorCod
 from gateway.providers.models import DiscoveredModel as Discovered
 from gateway.providers.models import ProviderKind as KindSpec
 from gateway.providers.records import LastTest
+from schema.enums import enum_of
 from schema.failure import Failure
 from schema.mirror import mirror
 from schema.timestamps import ts
@@ -25,9 +25,8 @@ def provider_service(info: Info) -> ProviderService:
 
 
 # The kinds table (gateway/backends/providers/kinds.py) drives the enum: a new kind is one row.
-ProviderKind = strawberry.enum(
-    Enum("ProviderKind", {kind.upper(): kind for kind in KINDS}),  # type: ignore[misc]
-    description="The kinds of LLM provider the gateway can talk to.",
+ProviderKind = enum_of(
+    "ProviderKind", KINDS, description="The kinds of LLM provider the gateway can talk to."
 )
 
 

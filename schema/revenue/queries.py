@@ -22,9 +22,15 @@ from gateway.revenue.report import Report
 from gateway.revenue.service import Page, RevenueService
 from schema.cache_control import cache_control
 from schema.cost import BACKEND
-from schema.pagination import Connection, check_first, decode_index
+from schema.pagination import (
+    Connection,
+    by_offset,
+    check_first,
+    decode_index,
+    key_connection,
+    key_window,
+)
 from schema.permissions import require
-from schema.revenue.connections import by_offset, key_connection, key_window
 from schema.revenue.figures import (
     RevenueChurn,
     RevenueCustomer,
