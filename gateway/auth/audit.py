@@ -24,16 +24,7 @@ class AuditEntry:
 
     @classmethod
     def from_entry(cls, entry: LogEntry) -> AuditEntry:
-        d = entry.data
-        return cls(
-            cursor=entry.cursor,
-            actor=d["actor"],
-            action=d["action"],
-            target=d["target"],
-            before=d.get("before"),
-            after=d.get("after"),
-            at=entry.ts,
-        )
+        return cls.from_message({**entry.data, "cursor": entry.cursor, "at": entry.ts})
 
     def to_message(self) -> dict[str, Any]:
         """What :class:`AuditLog` publishes on the audit channel."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.backends.base import CallObserver
+from gateway.backends.providers.client import ProviderClient
 from gateway.backends.providers.guard import AddressPolicy
 from gateway.backends.providers.kinds import ProviderKind
-from gateway.backends.providers.probe import ProbeResult, probe
+from gateway.backends.providers.probe import ProbeErrorCode, ProbeResult, failed, probe
 from gateway.settings import Settings
 
 MAX_TEST_TIMEOUT = 30.0
@@ -46,7 +47,9 @@ class ProviderConnector:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> ProbeResult:
         seconds = self.timeout if timeout is None else min(max(timeout, 0.1), MAX_TEST_TIMEOUT)
-        return await probe(
+        if kind.key_required and not api_key:
+            return failed(ProbeErrorCode.KEY_MISSING, f"{kind.label} needs an API key; none is set")
+        client = ProviderClient(
             kind=kind,
             base_url=base_url,
             api_key=api_key,
@@ -54,6 +57,7 @@ class ProviderConnector:
             policy=self.policy,
             observer=self.observer,
         )
+        return await probe(client, api_key=api_key, timeout=seconds)
 
     async def aclose(self) -> None:
         """Nothing pooled to close; here for the registry's uniform shutdown."""

@@ -15,10 +15,9 @@ from enum import StrEnum
 
 import httpx
 
-from gateway.backends.base import CallObserver
 from gateway.backends.failures import snippet
 from gateway.backends.providers.client import ProviderClient, ProviderHTTPStatus
-from gateway.backends.providers.guard import AddressPolicy, blocked_cause
+from gateway.backends.providers.guard import blocked_cause
 from gateway.backends.providers.kinds import ProviderKind
 from gateway.backends.providers.parsing import DiscoveredModel, MalformedListing
 from gateway.errors import BackendError, BackendTimeout, BackendUnavailable
@@ -71,25 +70,14 @@ def failed(code: ProbeErrorCode, message: str, *, latency_ms: float = 0.0) -> Pr
 
 
 async def probe(
+    client: ProviderClient,
     *,
-    kind: ProviderKind,
-    base_url: str,
     api_key: str | None,
     timeout: float,  # noqa: ASYNC109
-    policy: AddressPolicy,
-    observer: CallObserver | None = None,
 ) -> ProbeResult:
-    """List the provider's models within ``timeout`` seconds in all (every page included)."""
-    if kind.key_required and not api_key:
-        return failed(ProbeErrorCode.KEY_MISSING, f"{kind.label} needs an API key; none is set")
-    client = ProviderClient(
-        kind=kind,
-        base_url=base_url,
-        api_key=api_key,
-        timeout=timeout,
-        policy=policy,
-        observer=observer,
-    )
+    """List the provider's models within ``timeout`` seconds in all (every page included);
+    the client is closed afterwards."""
+    kind = client.kind
     started = time.perf_counter()
     error: ProbeError | None = None
     models: list[DiscoveredModel] = []
