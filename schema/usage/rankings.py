@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from gateway.errors import BadUserInput
 from gateway.usage.analytics import Analytics, Totals
@@ -14,25 +14,40 @@ from schema.usage.types import ModelPrice, ModelUsage, UsageRanking, UserUsage, 
 MAX_TOP = 100
 
 
+_FIGURE: dict[str, Callable[[Totals], int]] = {
+    "cost": lambda t: t.cost,
+    "requests": lambda t: t.requests,
+    "tokens": lambda t: t.total_tokens,
+}
+
+
 def rank(by: UsageRanking) -> Callable[[tuple[object, Totals]], tuple[int, int, str]]:
     """Sort key: highest ``by`` first, then most requests, then by name."""
+    figure = _FIGURE[by.value]
 
     def key(item: tuple[object, Totals]) -> tuple[int, int, str]:
         name, t = item
-        first = {"cost": t.cost, "requests": t.requests, "tokens": t.total_tokens}[by.value]
-        return (-first, -t.requests, str(name))
+        return (-figure(t), -t.requests, str(name))
 
     return key
 
 
+ModelKey = tuple[str, str]
+
+
 def model_rows(
-    usage: UsageService, a: Analytics, by_model: dict[tuple[str, str], Totals]
+    usage: UsageService, a: Analytics, by_model: dict[ModelKey, Totals]
 ) -> list[ModelUsage]:
     """Per-model totals as rows, highest cost first, each with the price in force today."""
-    rows = sorted(by_model.items(), key=rank(UsageRanking.COST))
+    return _model_rows(usage, a, sorted(by_model.items(), key=rank(UsageRanking.COST)))
+
+
+def _model_rows(
+    usage: UsageService, a: Analytics, items: Iterable[tuple[ModelKey, Totals]]
+) -> list[ModelUsage]:
     now_day = today(usage.clock())
     out = []
-    for (model, provider), t in rows:
+    for (model, provider), t in items:
         price = a.prices.at(model, now_day)
         shown = ModelPrice.of(price, in_force=True) if price else None
         out.append(ModelUsage(model=model, provider=provider, price=shown, **figures(t)))
@@ -52,13 +67,13 @@ async def top_users(
 async def top_models(
     usage: UsageService, a: Analytics, window: Window, by: UsageRanking, limit: int
 ) -> list[ModelUsage]:
-    rows = model_rows(usage, a, await a.by_model(window))
-    key = {
-        "cost": lambda r: -r.cost,
-        "requests": lambda r: -r.requests,
-        "tokens": lambda r: -r.total_tokens,
-    }[by.value]
-    return sorted(rows, key=key)[:limit]
+    """Highest ``by`` first, ties by cost, requests and name; rows (with today's price) are
+    built for the first ``limit`` only."""
+    figure, by_cost = _FIGURE[by.value], rank(UsageRanking.COST)
+    items = sorted(
+        (await a.by_model(window)).items(), key=lambda item: (-figure(item[1]), by_cost(item))
+    )
+    return _model_rows(usage, a, items[:limit])
 
 
 def check_limit(limit: int) -> None:

@@ -39,6 +39,7 @@ QUERY = f"""query($days: Int, $from: DateTime, $to: DateTime) {{ usage {{
     byDay {{ start {FIGURES} }} }}
   history(days: $days, from: $from, to: $to, bucket: DAY) {{ start {FIGURES} }}
   topUsers(days: $days, from: $from, to: $to, limit: 3, by: REQUESTS) {{ subject requests }}
+  topModels(days: $days, from: $from, to: $to, limit: 3, by: TOKENS) {{ model provider {FIGURES} }}
 }} }}"""
 PRICE = """mutation($input: SetModelPriceInput!) { setModelPrice(input: $input) { __typename } }"""
 
@@ -75,6 +76,19 @@ async def _check(gw: Gateway, variables: dict[str, Any]) -> dict[str, Any]:
     per_model = recompute(events, table, start, end, key=lambda e: (e.model, e.provider))
     assert {(r["model"], r["provider"]) for r in usage["byModel"]} == set(per_model)
     for row in usage["byModel"]:
+        per_model[(row["model"], row["provider"])].matches(row)
+    # Most tokens first; ties by cost, then requests, then name.
+    ranked = sorted(
+        per_model.items(),
+        key=lambda kv: (
+            -(kv[1].prompt + kv[1].completion),
+            -kv[1].cost,
+            -kv[1].requests,
+            str(kv[0]),
+        ),
+    )[:3]
+    assert [(r["model"], r["provider"]) for r in usage["topModels"]] == [k for k, _ in ranked]
+    for row in usage["topModels"]:
         per_model[(row["model"], row["provider"])].matches(row)
     costs = [Decimal(r["cost"]) for r in usage["byModel"]]
     assert costs == sorted(costs, reverse=True)
