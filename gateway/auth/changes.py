@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NAMESPACE, NAME = "rbac", "generation"
+NAME = "generation"
 
 
 class AccessChanges:
@@ -36,12 +36,12 @@ class AccessChanges:
         return self.watch.generation if self.watch is not None else None
 
     async def generation(self) -> int:
-        counters = await self._store.counters(NAMESPACE, [NAME])
+        counters = await self._store.counters(names.ACCESS_COUNTERS, [NAME])
         return counters.get(NAME, 0)
 
     async def bump(self, reason: str) -> int:
         """Record a change; returns the new generation."""
-        counters = await self._store.incr(NAMESPACE, {NAME: 1})
+        counters = await self._store.incr(names.ACCESS_COUNTERS, {NAME: 1})
         generation = counters[NAME]
         if self.watch is not None:
             self.watch.seen(generation)

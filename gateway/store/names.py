@@ -1,8 +1,13 @@
-"""Every name the gateway keeps data under: collections, log streams, counters and channels.
+"""Every fixed name the gateway keeps data under: collections, log streams, counter
+namespaces and pub/sub channels.
 
 One table because together they are the persistent layout (what a backup holds, what a
 migration renames) and because two domains must never pick the same name by accident:
-``tests/store/test_names.py`` checks that no name is taken twice.
+``tests/store/test_names.py`` checks that no name is taken twice. Names made per item are
+built where they are used: a job's channel (``jobs:<id>``, gateway/jobs/records.py), a
+runner's liveness key (``jobs:runner:<id>``), an ACME challenge's key
+(gateway/backends/acme/challenges.py) and the usage rollups' counter namespaces
+(gateway/usage/buckets.py).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ USAGE_STREAM = "usage:events"
 LAGO_WEBHOOK_STREAM = "lago-webhooks"
 
 # -- counter namespaces --------------------------------------------------------------------
+ACCESS_COUNTERS = "rbac"
+"""``generation``: bumped by every change of roles, assignments or tokens (gateway/auth)."""
 USAGE_PROGRESS = "usage:progress"
 """How far the rollups (``rollup``) and the Lago outbox (``lago``) have read the usage stream."""
 
