@@ -174,14 +174,12 @@ def by_key(
     node: Callable[[S], T],
     first: int,
     after: str | None,
-    position: Callable[[str], int | None] | None = None,
     restart_if_gone: bool = False,
 ) -> Connection[T]:
     """A page after the item whose key the ``after`` cursor names, in the list's order."""
     start, page = key_window(
-        items, kind=kind, key=key, first=first, after=after, position=position,
-        restart_if_gone=restart_if_gone,
-    )  # fmt: skip
+        items, kind=kind, key=key, first=first, after=after, restart_if_gone=restart_if_gone
+    )
     return key_connection(items, start, page, kind=kind, key=key, node=node)
 
 

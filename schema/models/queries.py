@@ -123,7 +123,9 @@ class ModelsQuery:
     async def popular(
         self, info: Info, task: str | None = None, limit: int = 10
     ) -> list[HubModel] | None:
-        search = HubSearch(task=_term(task, "task"), limit=_limit(limit))  # by downloads
+        search = HubSearch(
+            task=_term(task, "task"), sort=ModelSort.DOWNLOADS.value, limit=_limit(limit)
+        )
         found = await info.context.services.models.search(search, token=await hub_token(info))
         return [HubModel.build(m) for m in found]
 
